@@ -1,0 +1,118 @@
+"""Fivetran Connector SDK entry point: Xurrent organizations, products and projects.
+
+Thin on purpose: settings, extraction and checkpointing live in `xurrent_async`. This file is the
+only place that touches the SDK (`op.*`, `log.*`), and every `op.*` call happens on the thread
+that runs `update()`.
+
+Run locally:  DO_NOT_TRACK=1 fivetran debug --configuration configuration.json
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import Any
+
+from fivetran_connector_sdk import Connector, form_field
+from fivetran_connector_sdk import Logging as log
+from fivetran_connector_sdk import Operations as op
+from fivetran_connector_sdk.configuration_form import ConfigurationForm
+from fivetran_connector_sdk.test import Test
+
+from xurrent_async.connection_test import check_connection
+from xurrent_async.errors import ConfigurationError
+from xurrent_async.resources import RESOURCES
+from xurrent_async.settings import ENVIRONMENTS, REGIONS, parse_settings
+from xurrent_async.sync import run_sync
+
+
+class _SdkLogHandler(logging.Handler):
+    """Sends the package's log records to the SDK's log, which Fivetran shows."""
+
+    def emit(self, record: logging.LogRecord) -> None:
+        try:
+            message = record.getMessage()
+        except Exception:  # a bad format string must not break the sync
+            message = str(record.msg)
+        if record.levelno >= logging.ERROR:
+            log.error(message)
+        elif record.levelno >= logging.WARNING:
+            log.warning(message)
+        else:
+            log.info(message)
+
+
+def _install_logging() -> None:
+    package = logging.getLogger("xurrent_async")
+    if not any(isinstance(h, _SdkLogHandler) for h in package.handlers):
+        package.addHandler(_SdkLogHandler())
+    package.setLevel(logging.INFO)
+    package.propagate = False
+
+
+class _OpSink:
+    """The sync's sink: SDK operations, called on update()'s thread."""
+
+    upsert = staticmethod(op.upsert)
+    checkpoint = staticmethod(op.checkpoint)
+
+
+def schema(configuration: dict[str, Any]) -> list[dict[str, Any]]:
+    return [resource.schema() for resource in RESOURCES]
+
+
+def update(configuration: dict[str, Any], state: dict[str, Any]) -> None:
+    _install_logging()
+    settings, warnings = parse_settings(configuration)  # ConfigurationError lists every problem
+    for warning in warnings:
+        log.warning(warning)
+    log.info(f"Syncing account '{settings.account_id}' from {settings.base_url} "
+             f"({'OAuth client credentials' if settings.uses_oauth_client else 'personal access token'}; "
+             f"{settings.max_concurrency} requests in flight at most; limits {settings.burst_limit}/2 s and "
+             f"{settings.rate_limit_per_hour:,}/hour)")
+    run_sync(settings, state, _OpSink())
+
+
+def configuration_form() -> ConfigurationForm:
+    form = ConfigurationForm()
+    text, secret = form_field.TextField.plain_text, form_field.TextField.password
+    form.add_field(form_field.TextField("account_id", "Account ID", text, required=True,
+                                        description="Your Xurrent account id (sent as X-Xurrent-Account)."))
+    form.add_field(form_field.TextField("oauth_token", "Personal access token", secret,
+                                        description="Leave empty when using OAuth client credentials."))
+    form.add_field(form_field.TextField("client_id", "OAuth client ID", text,
+                                        description="With client_secret, instead of a personal access token."))
+    form.add_field(form_field.TextField("client_secret", "OAuth client secret", secret))
+    form.add_field(form_field.DropdownField(
+        "region", "Region", fields=[form_field.DropdownFieldParam(value=r) for r in REGIONS],
+        description="Where your account lives (global is xurrent.com)."))
+    form.add_field(form_field.DropdownField(
+        "environment", "Environment", fields=[form_field.DropdownFieldParam(value=e) for e in ENVIRONMENTS]))
+    form.add_field(form_field.TextField("initial_sync_days", "Initial sync days", text,
+                                        description="History for the first sync, 1–365; empty = everything."))
+    form.add_field(form_field.ToggleField("enable_incremental_sync", "Incremental sync",
+                                          description="Off: re-read everything at each sync."))
+    form.add_field(form_field.TextField("max_concurrency", "Max concurrency", text,
+                                        description="Requests in flight across all streams, 1–64 (default 8)."))
+    form.add_field(form_field.TextField("rate_limit_per_hour", "Hourly request quota", text,
+                                        description="The token's quota, 1–1,000,000 (default 3600)."))
+    form.add_test(label="Connect to Xurrent", func=connection_test)
+    return form
+
+
+def connection_test(configuration: dict[str, Any]) -> Any:
+    try:
+        settings, _ = parse_settings(configuration)
+    except ConfigurationError as exc:
+        return Test.failure(str(exc))
+    problem = asyncio.run(check_connection(settings))
+    return Test.success() if problem is None else Test.failure(problem)
+
+
+connector = Connector(update=update, schema=schema, configuration_form=configuration_form)
+
+if __name__ == "__main__":
+    import json
+
+    with open("configuration.json", encoding="utf-8") as handle:
+        connector.debug(configuration=json.load(handle))

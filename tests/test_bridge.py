@@ -1,0 +1,66 @@
+"""The bridge: events cross threads in order, failures surface in the caller, nothing hangs."""
+
+import asyncio
+import threading
+import time
+
+import pytest
+
+from xurrent_async.bridge import Bridge
+from xurrent_async.events import Failed, Finished, Rows
+
+
+def test_events_arrive_in_order_and_end_with_finished():
+    async def produce(emit):
+        for i in range(500):
+            await emit(Rows("products", [{"id": i}]))
+
+    with Bridge(produce, maxsize=4) as bridge:
+        events = list(bridge.events())
+    assert [e.rows[0]["id"] for e in events[:-1]] == list(range(500))
+    assert isinstance(events[-1], Finished)
+    assert not bridge.alive
+
+
+def test_a_worker_error_reaches_the_caller_with_its_cause():
+    async def produce(emit):
+        await emit(Rows("products", [{"id": 1}]))
+        raise ConnectionError("HTTP 502 from Xurrent for /v1/products")
+
+    with Bridge(produce, maxsize=2) as bridge:
+        events = list(bridge.events())
+    assert isinstance(events[-1], Failed)
+    assert "HTTP 502" in str(events[-1].error)
+
+
+def test_leaving_early_cancels_and_joins_a_worker_blocked_on_a_full_queue():
+    cancelled = threading.Event()
+
+    async def produce(emit):
+        try:
+            for i in range(10**9):
+                await emit(Rows("products", [{"id": i}]))
+        except asyncio.CancelledError:
+            cancelled.set()
+            raise
+
+    started = time.monotonic()
+    with pytest.raises(RuntimeError, match="consumer failed"), Bridge(produce, maxsize=2) as bridge:
+        for event in bridge.events():
+            if event.rows[0]["id"] == 10:
+                raise RuntimeError("consumer failed")
+    assert cancelled.is_set()
+    assert not bridge.alive
+    assert time.monotonic() - started < 10  # a generous bound: the point is that it returns at all
+
+
+def test_the_worker_runs_on_another_thread_than_the_caller():
+    seen: list[int] = []
+
+    async def produce(emit):
+        seen.append(threading.get_ident())
+        await emit(Rows("products", []))
+
+    with Bridge(produce, maxsize=1) as bridge:
+        list(bridge.events())
+    assert seen and seen[0] != threading.get_ident()

@@ -1,0 +1,114 @@
+"""The consumer turns events into upserts and checkpoints; a checkpoint never claims a window
+whose rows were not upserted before it (invariant 2), whatever the interleaving of windows."""
+
+import random
+from datetime import datetime, timezone
+
+import pytest
+
+from tests.fakes import RecordingSink
+from xurrent_async.events import Failed, Finished, PassDone, PassStarted, Rows, WindowDone
+from xurrent_async.state import SyncState, from_iso
+from xurrent_async.sync import Consumer
+from xurrent_async.tuning import Tuning
+
+
+class FakeClock:
+    def __init__(self):
+        self.now = 0.0
+
+    def __call__(self) -> float:
+        self.now += 0.05  # every look at the clock moves time a little, so time-based checkpoints happen
+        return self.now
+
+
+def _row(record_id: int, second: int) -> dict:
+    return {"id": record_id, "updated_at": datetime.fromtimestamp(second, timezone.utc)}
+
+
+def _window_events(stream: str, window: tuple[int, int], first_id: int, count: int, page: int):
+    rows = [_row(first_id + i, window[0]) for i in range(count)]
+    for start in range(0, count, page):
+        yield Rows(stream, rows[start:start + page])
+    yield WindowDone(stream, window)
+
+
+@pytest.mark.parametrize("seed", range(20))
+def test_no_checkpoint_claims_a_window_before_all_its_rows(seed):
+    rng = random.Random(seed)
+    streams = ["organizations", "products"]
+    per_window: dict[tuple[str, tuple[int, int]], set[int]] = {}
+    generators = []
+    next_id = 1
+    for stream in streams:
+        bounds = [*sorted(rng.sample(range(1, 1000), 6)), 1000]
+        windows = list(zip([0, *bounds[:-1]], bounds, strict=True))
+        for window in windows:
+            count = rng.randint(0, 40)
+            per_window[(stream, window)] = set(range(next_id, next_id + count))
+            generators.append(_window_events(stream, window, next_id, count, page=rng.randint(1, 10)))
+            next_id += count
+    events = [PassStarted(s, 0, 1000, None) for s in streams]
+    while generators:  # interleave windows at random, keeping each window's own order
+        gen = rng.choice(generators)
+        try:
+            events.append(next(gen))
+        except StopIteration:
+            generators.remove(gen)
+    events += [PassDone(s) for s in streams] + [Finished()]
+
+    sink = RecordingSink()
+    consumer = Consumer(SyncState(), sink, Tuning(checkpoint_rows=rng.randint(5, 50), checkpoint_seconds=0.3),
+                        FakeClock())
+    for event in events:
+        if not consumer.handle(event):
+            break
+
+    upserted: dict[str, set[int]] = {s: set() for s in streams}
+    checked = 0
+    for kind, table, payload in sink.ops:
+        if kind == "upsert":
+            upserted[table].add(payload["id"])
+            continue
+        for stream, data in payload["streams"].items():
+            claimed = data.get("pass", {}).get("done", []) if data.get("pass") else []
+            if data.get("cursor"):
+                claimed = [["1970-01-01T00:00:00Z", data["cursor"]]]  # everything before the cursor
+            for a, b in claimed:
+                lo, hi = from_iso(a), from_iso(b)
+                for (s, (wa, wb)), ids in per_window.items():
+                    if s == stream and lo <= wa and wb <= hi:
+                        assert ids <= upserted[stream], f"checkpoint claims {stream} {wa}-{wb} too early"
+                        checked += 1
+    assert checked > 0
+    assert len(sink.checkpoints) >= 2
+    final = sink.checkpoints[-1]["streams"]
+    assert all(final[s]["cursor"] == "1970-01-01T00:16:40Z" and "pass" not in final[s] for s in streams)
+
+
+def test_checkpoints_come_every_few_thousand_rows_inside_an_open_window():
+    sink = RecordingSink()
+    consumer = Consumer(SyncState(), sink, Tuning(checkpoint_rows=1000, checkpoint_seconds=1e9), lambda: 0.0)
+    consumer.handle(PassStarted("projects", 0, 10, None))
+    for page in range(50):
+        consumer.handle(Rows("projects", [_row(page * 100 + i, 0) for i in range(100)]))
+    # 5,000 rows and no window finished yet: the buffer was still flushed every 1,000 rows ...
+    assert len(sink.checkpoints) == 5
+    # ... and none of those checkpoints claims anything.
+    assert all(c["streams"]["projects"]["pass"]["done"] == [] for c in sink.checkpoints)
+    assert all(c["streams"]["projects"]["cursor"] is None for c in sink.checkpoints)
+
+
+def test_a_failure_event_is_raised_with_its_original_message():
+    consumer = Consumer(SyncState(), RecordingSink(), Tuning(), lambda: 0.0)
+    with pytest.raises(ValueError, match="original message"):
+        consumer.handle(Failed(ValueError("original message")))
+
+
+def test_value_problems_are_warned_and_the_rows_still_delivered(caplog):
+    sink = RecordingSink()
+    consumer = Consumer(SyncState(), sink, Tuning(), lambda: 0.0)
+    consumer.handle(PassStarted("products", 0, 10, None))
+    consumer.handle(Rows("products", [_row(7, 0)], ["products id 7: salvage_value: expected a decimal, got 'x'"]))
+    assert 7 in sink.rows["products"]
+    assert "products id 7" in caplog.text

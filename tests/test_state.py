@@ -1,0 +1,90 @@
+"""State: interval arithmetic, the checkpoint format, and reading old or broken states safely."""
+
+import json
+
+import pytest
+
+from xurrent_async.state import FORMAT_VERSION, SyncState, from_iso, gaps, merge, to_iso
+
+STREAMS = ("organizations", "products", "projects")
+
+
+def test_merge_joins_touching_and_overlapping_intervals():
+    done: list[tuple[int, int]] = []
+    for interval in [(10, 20), (30, 40), (20, 30), (5, 6), (39, 50)]:
+        done = merge(done, interval)
+    assert done == [(5, 6), (10, 50)]
+
+
+@pytest.mark.parametrize(
+    ("done", "expected"),
+    [
+        ([], [(0, 100)]),
+        ([(0, 100)], []),
+        ([(10, 20), (50, 60)], [(0, 10), (20, 50), (60, 100)]),
+        ([(-5, 10), (90, 200)], [(10, 90)]),
+    ],
+)
+def test_gaps_are_what_is_left_of_the_pass(done, expected):
+    assert gaps(0, 100, done) == expected
+
+
+def test_iso_round_trip_is_whole_seconds_utc():
+    assert to_iso(0) == "1970-01-01T00:00:00Z"
+    assert from_iso("2026-01-01T00:00:00-05:00") == from_iso("2026-01-01T05:00:00Z")
+    assert from_iso(to_iso(1_790_000_123)) == 1_790_000_123
+
+
+def test_cursor_moves_only_when_the_pass_is_whole():
+    state = SyncState()
+    state.start_pass("products", 100, 200)
+    state.window_done("products", (100, 150))
+    with pytest.raises(RuntimeError):
+        state.finish_pass("products")
+    assert state.stream("products").cursor is None
+    state.window_done("products", (150, 200))
+    state.finish_pass("products")
+    assert state.stream("products").cursor == 200
+    assert state.stream("products").open_pass is None
+
+
+def test_state_round_trips_through_json_and_stays_readable():
+    state = SyncState()
+    state.stream("organizations").cursor = 1_700_000_000
+    state.start_pass("projects", 1_700_000_000, 1_700_086_400)
+    state.window_done("projects", (1_700_000_000, 1_700_003_600))
+    state.window_done("projects", (1_700_003_600, 1_700_007_200))  # merges with the previous one
+    data = json.loads(json.dumps(state.to_json()))
+    assert data["format"] == FORMAT_VERSION
+    assert data["streams"]["projects"]["pass"]["done"] == [["2023-11-14T22:13:20Z", "2023-11-15T00:13:20Z"]]
+    again = SyncState.from_json(data, STREAMS)
+    assert again.to_json() == data
+
+
+@pytest.mark.parametrize(
+    "saved",
+    [
+        None,
+        {},
+        {"last_sync_time": "2024-01-01T00:00:00Z"},  # Fivetran's original Xurrent example
+        {"format": 999, "streams": {}},
+        {"format": FORMAT_VERSION, "streams": {"products": {"cursor": "not a time"}}},
+        {"format": FORMAT_VERSION, "streams": {"products": {"cursor": None, "pass": {"lower": "x"}}}},
+        ["not", "an", "object"],
+    ],
+)
+def test_unreadable_or_foreign_state_restarts_in_full_instead_of_failing(saved):
+    state = SyncState.from_json(saved, STREAMS)
+    for name in STREAMS:
+        assert state.stream(name).cursor is None
+        assert state.stream(name).open_pass is None
+
+
+def test_one_broken_stream_does_not_reset_the_others():
+    saved = {"format": FORMAT_VERSION, "streams": {
+        "products": {"cursor": "garbage"},
+        "projects": {"cursor": "2026-01-01T00:00:00Z"},
+    }}
+    state = SyncState.from_json(saved, STREAMS)
+    assert state.stream("products").cursor is None
+    assert state.stream("projects").cursor == from_iso("2026-01-01T00:00:00Z")

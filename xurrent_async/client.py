@@ -1,0 +1,288 @@
+"""The only part of the connector that talks HTTP to Xurrent.
+
+One `XurrentClient` per sync: one aiohttp session (pool sized to the concurrency, gzip, timeout,
+TLS verified), one token provider, one rate governor. `get_page` sends one list request with
+retries; `pages` follows `Link rel="next"` to the end of a query.
+
+Retry policy (the `backoff` library drives the attempts):
+* 5xx, timeouts, connection errors and unusable 200 bodies: exponential backoff with full jitter,
+  up to `retry_attempts` retries; then an ApiError naming the status and the path.
+* 429: the governor pauses the whole token until Retry-After; does not spend an attempt.
+* 401: the token provider refreshes once; a second 401 is an AuthenticationError.
+* Other 4xx: an ApiError at once, with the API's message.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import re
+import time
+from collections.abc import AsyncIterator, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import urlsplit
+
+import aiohttp
+import backoff
+
+from xurrent_async.auth import TokenProvider
+from xurrent_async.errors import (
+    ApiError,
+    AuthenticationError,
+    UnsafeRedirectError,
+)
+from xurrent_async.governor import RateGovernor, parse_http_date, retry_after_seconds
+
+# Hosts whose API may be followed through a Link (the product's own and its legacy names).
+XURRENT_DOMAINS = ("xurrent.com", "xurrent.qa", "xurrent-demo.com", "4me.com", "4me.qa", "4me-demo.com")
+# A single request that keeps getting 429s for this long gives up: something is wrong with the token.
+MAX_THROTTLED_SECONDS_PER_REQUEST = 2 * 3600.0
+USER_AGENT = "xurrent-fivetran-connector/1.0"
+
+_LINK_NEXT = re.compile(r'<([^>]+)>\s*;[^,]*rel="?next"?')
+
+
+@dataclass
+class ClientOptions:
+    base_url: str
+    account_id: str
+    timeout_seconds: float = 30.0
+    retry_attempts: int = 3
+    max_concurrency: int = 8
+    backoff_base_seconds: float = 1.0  # first backoff step; tests shrink it
+    backoff_max_seconds: float = 60.0
+
+
+@dataclass
+class Page:
+    records: list[dict[str, Any]]
+    path: str
+    total_entries: int | None
+    throttled: bool
+    next_url: str | None
+    server_date: float | None  # epoch seconds from the Date header
+
+
+@dataclass
+class ClientStats:
+    requests: int = 0     # HTTP requests sent (every attempt)
+    retries: int = 0      # attempts repeated after a retryable fault
+    throttled: int = 0    # 429s
+    records: int = 0
+    faults: dict[str, int] = field(default_factory=dict)
+
+
+class _Retryable(Exception):
+    """A fault worth another attempt; carries what the final error must say."""
+
+    def __init__(self, status: int | None, path: str, reason: str):
+        super().__init__(reason)
+        self.status = status
+        self.path = path
+        self.reason = reason
+
+
+class XurrentClient:
+    def __init__(
+        self,
+        session: aiohttp.ClientSession,
+        auth: TokenProvider,
+        governor: RateGovernor,
+        options: ClientOptions,
+    ):
+        self._session = session
+        self._auth = auth
+        self._governor = governor
+        self._options = options
+        base = urlsplit(options.base_url)
+        self._base_scheme = base.scheme
+        self._base_host = (base.hostname or "").lower()
+        self._base_netloc = base.netloc.lower()
+        self._semaphore = asyncio.Semaphore(options.max_concurrency)
+        self.stats = ClientStats()
+        self.server_date: float | None = None  # the latest Date header seen (epoch seconds)
+        self._fetch = backoff.on_exception(
+            backoff.expo,
+            _Retryable,
+            max_tries=options.retry_attempts + 1,
+            jitter=backoff.full_jitter,
+            factor=options.backoff_base_seconds,
+            max_value=options.backoff_max_seconds,
+            on_backoff=self._on_backoff,
+            logger=None,
+        )(self._fetch_once)
+
+    @property
+    def governor(self) -> RateGovernor:
+        return self._governor
+
+    def url(self, path: str) -> str:
+        return f"{self._options.base_url.rstrip('/')}/{path.lstrip('/')}"
+
+    # -- public ----------------------------------------------------------------------------
+    async def get_page(self, url: str, params: Mapping[str, str] | None = None) -> Page:
+        """One list request, with retries. `url` is absolute (a base URL or a Link)."""
+        self._check_url(url)
+        path = urlsplit(url).path
+        try:
+            return await self._fetch(url, params, path)
+        except _Retryable as exc:
+            attempts = self._options.retry_attempts + 1
+            raise ApiError(exc.status, exc.path, f"{exc.reason} (gave up after {attempts} attempts)") from None
+
+    async def pages(self, path: str, params: Mapping[str, str]) -> AsyncIterator[Page]:
+        """Every page of one query, following Link rel="next" to the last page."""
+        url: str | None = self.url(path)
+        query: Mapping[str, str] | None = params
+        while url is not None:
+            page = await self.get_page(url, query)
+            yield page
+            url, query = page.next_url, None  # a Link carries every parameter already
+
+    # -- one attempt -----------------------------------------------------------------------
+    async def _fetch_once(self, url: str, params: Mapping[str, str] | None, path: str) -> Page:
+        refreshed = False
+        throttled_since: float | None = None
+        while True:
+            token = await self._auth.token()
+            async with self._semaphore:
+                await self._governor.acquire()
+                self.stats.requests += 1
+                try:
+                    status, headers, body = await self._send(url, params, token)
+                except asyncio.TimeoutError:
+                    self._count("timeout")
+                    raise _Retryable(
+                        None, path, f"no response within {self._options.timeout_seconds:g} s"
+                    ) from None
+                except aiohttp.ClientError as exc:
+                    self._count("connection")
+                    raise _Retryable(None, path, f"connection failed ({type(exc).__name__})") from None
+                finally:
+                    self._governor.release()
+            server_date = parse_http_date(headers.get("Date"))
+            if server_date is not None:
+                self.server_date = server_date
+            if status != 401:
+                self._governor.observe(headers, server_date)
+
+            if status == 429:
+                self.stats.throttled += 1
+                now = time.monotonic()
+                throttled_since = throttled_since or now
+                if now - throttled_since > MAX_THROTTLED_SECONDS_PER_REQUEST:
+                    raise ApiError(429, path, "still rate limited after two hours of waiting")
+                self._governor.on_throttled(retry_after_seconds(headers.get("Retry-After"), server_date))
+                continue
+            if status == 401:
+                if refreshed or not self._auth.can_refresh:
+                    raise AuthenticationError(401, path, _api_message(body), hint=_auth_hint(self._auth))
+                refreshed = True
+                await self._auth.refresh(token)
+                continue
+            if status >= 500:
+                self._count(f"http_{status}")
+                raise _Retryable(status, path, _api_message(body, fallback=f"server error {status}"))
+            if status >= 400:
+                raise ApiError(status, path, _api_message(body), hint=_hint(status))
+            self._governor.on_success()
+            return self._page(status, headers, body, path, server_date)
+
+    async def _send(
+        self, url: str, params: Mapping[str, str] | None, token: str
+    ) -> tuple[int, Mapping[str, str], bytes]:
+        headers = {"Authorization": f"Bearer {token}"}
+        async with self._session.get(url, params=params, headers=headers, allow_redirects=False) as resp:
+            body = await resp.read()
+            return resp.status, resp.headers, body
+
+    def _page(self, status: int, headers: Mapping[str, str], body: bytes, path: str,
+              server_date: float | None) -> Page:
+        content_type = headers.get("Content-Type", "")
+        if "json" not in content_type:
+            self._count("not_json")
+            raise _Retryable(status, path, f"expected JSON, got {content_type or 'no content type'}")
+        try:
+            records = json.loads(body)
+        except ValueError:
+            self._count("bad_json")
+            raise _Retryable(status, path, "the body is not valid JSON (truncated?)") from None
+        if not isinstance(records, list):
+            self._count("not_a_list")
+            raise _Retryable(status, path, f"expected a JSON array of records, got {type(records).__name__}")
+        self.stats.records += len(records)
+        return Page(
+            records=records,
+            path=path,
+            total_entries=_int(headers.get("X-Pagination-Total-Entries")),
+            throttled=headers.get("X-Pagination-Throttled", "").strip().lower() == "true",
+            next_url=_next_link(headers.get("Link")),
+            server_date=server_date,
+        )
+
+    # -- safety ----------------------------------------------------------------------------
+    def _check_url(self, url: str) -> None:
+        """Credentials go only to the configured host or a Xurrent/4me API host over https."""
+        parts = urlsplit(url)
+        host = (parts.hostname or "").lower()
+        if parts.netloc.lower() == self._base_netloc and parts.scheme == self._base_scheme:
+            return
+        if parts.scheme == "https" and any(host == d or host.endswith("." + d) for d in XURRENT_DOMAINS):
+            return
+        raise UnsafeRedirectError(
+            f"refusing to follow a link to {parts.scheme}://{host}{parts.path}: "
+            f"it is neither the configured host ({self._base_host}) nor a Xurrent API host"
+        )
+
+    def _count(self, kind: str) -> None:
+        self.stats.faults[kind] = self.stats.faults.get(kind, 0) + 1
+
+    def _on_backoff(self, details: Any) -> None:
+        self.stats.retries += 1
+
+
+def _next_link(header: str | None) -> str | None:
+    if not header:
+        return None
+    match = _LINK_NEXT.search(header)
+    return match.group(1) if match else None
+
+
+def _int(value: str | None) -> int | None:
+    try:
+        return int(value) if value is not None else None
+    except ValueError:
+        return None
+
+
+def _api_message(body: bytes, fallback: str = "no message") -> str:
+    """The API's `message` (and 422 `errors`), or a short, safe excerpt of a non-JSON body."""
+    try:
+        payload = json.loads(body)
+    except ValueError:
+        text = re.sub(r"<[^>]+>", " ", body[:300].decode("utf-8", "replace"))
+        text = " ".join(text.split())
+        return text[:120] or fallback
+    if isinstance(payload, dict):
+        message = str(payload.get("message") or payload.get("error_description") or fallback)
+        errors = payload.get("errors")
+        if errors:
+            message += f" {errors}"
+        return message
+    return fallback
+
+
+def _auth_hint(auth: TokenProvider) -> str:
+    if auth.can_refresh:
+        return "a freshly issued OAuth token was refused too: check the client's permissions and account_id"
+    return "the personal access token was refused: check oauth_token, and that it is not expired or revoked"
+
+
+def _hint(status: int) -> str:
+    return {
+        400: "the request was rejected: please report this with the message",
+        403: "the token lacks permission for this collection",
+        404: "check account_id and the region/environment (or base_url)",
+        422: "the request was rejected as unprocessable",
+    }.get(status, "")

@@ -1,0 +1,47 @@
+"""Errors the connector raises on purpose. Each one says what a user can do about it.
+
+No message built here may contain a token, a client secret or an Authorization header: callers pass
+URL paths (never full URLs with credentials) and the API's own `message` text.
+"""
+
+from __future__ import annotations
+
+
+class XurrentError(Exception):
+    """Base of every error this package raises deliberately."""
+
+
+class ConfigurationError(XurrentError):
+    """The configuration cannot be used. `problems` lists every problem found, one line each."""
+
+    def __init__(self, problems: list[str]):
+        self.problems = list(problems)
+        lines = "\n".join(f"  - {p}" for p in self.problems)
+        super().__init__(f"Invalid configuration ({len(self.problems)} problem(s)):\n{lines}")
+
+
+class ApiError(XurrentError):
+    """A response that will not get better by retrying (4xx other than 429), or a retryable one
+    whose retries ran out. Names the status, the URL path and the API's message."""
+
+    def __init__(self, status: int | None, path: str, message: str, *, hint: str = ""):
+        self.status = status
+        self.path = path
+        self.api_message = message
+        status_text = f"HTTP {status}" if status is not None else "no response"
+        text = f"{status_text} from Xurrent for {path}: {message}"
+        if hint:
+            text += f" ({hint})"
+        super().__init__(text)
+
+
+class AuthenticationError(ApiError):
+    """The token was refused even after a refresh, or the OAuth client credentials are wrong."""
+
+
+class UnsafeRedirectError(XurrentError):
+    """A `Link` pointed at a host we must not send credentials to."""
+
+
+class RecordError(XurrentError):
+    """A record the connector cannot store without losing meaning (e.g. no `id`)."""

@@ -1,0 +1,266 @@
+"""Concurrent extraction of every stream, in time windows, into ordered events.
+
+A stream's pass covers [lower, upper). Its first request asks for `updated_at>=lower` sorted by
+`updated_at,id` with no upper bound: the response's `Date` becomes `upper`, its
+`X-Pagination-Total-Entries` sizes the plan, and when the stream is small the same query is simply
+walked to the end (an incremental sync is then one request per page, nothing more). A window is
+split when its first page shows it is bigger than a window may be (the API caps one query), or when
+concurrency slots are idle and it is big enough to be worth it. A query that still hits the cap is
+continued from the `updated_at` second of its last record (all earlier seconds are complete,
+because the walk is sorted); a single second above the cap is continued by `id`.
+
+Every window ends with a `WindowDone` after its last `Rows`, on one FIFO queue: the consumer can
+therefore record the window as done as soon as it reads that event.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import logging
+import math
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any
+
+from xurrent_async.client import Page, XurrentClient
+from xurrent_async.errors import XurrentError
+from xurrent_async.events import Event, PassDone, PassStarted, Rows, WindowDone, WindowsAdded
+from xurrent_async.resources import Resource, RowMapper
+from xurrent_async.settings import Settings
+from xurrent_async.state import Interval, SyncState, gaps, to_iso
+from xurrent_async.tuning import DEFAULT_TUNING, Tuning
+
+log = logging.getLogger(__name__)
+Emit = Callable[[Event], Awaitable[None]]
+
+
+@dataclass
+class StreamProgress:
+    windows_planned: int = 0
+    windows_done: int = 0
+    requests: int = 0
+
+
+def _ts_filter(lower: int | None, upper: int | None) -> str | None:
+    if lower is not None and upper is not None:
+        return f">={to_iso(lower)}<{to_iso(upper)}"
+    if lower is not None:
+        return f">={to_iso(lower)}"
+    return None
+
+
+class Extraction:
+    def __init__(
+        self,
+        client: XurrentClient,
+        settings: Settings,
+        state: SyncState,
+        resources: tuple[Resource, ...],
+        emit: Emit,
+        tuning: Tuning = DEFAULT_TUNING,
+        now: Callable[[], float] = time.time,
+    ):
+        self._client = client
+        self._settings = settings
+        self._state = state
+        self._resources = resources
+        self._emit = emit
+        self._tuning = tuning
+        self._now = now
+        self._mappers = {r.table: RowMapper(r) for r in resources}
+        self._slots = asyncio.Semaphore(settings.max_concurrency)
+        self._tasks: set[asyncio.Task[None]] = set()
+        self._outstanding: dict[str, int] = {}
+        self._queued = 0  # windows waiting for or holding a slot
+        self.progress = {r.table: StreamProgress() for r in resources}
+
+    # -- orchestration ---------------------------------------------------------------------
+    async def run(self) -> None:
+        for resource in self._resources:
+            self._start(resource)
+        try:
+            while self._tasks:
+                done, _ = await asyncio.wait(set(self._tasks), return_when=asyncio.FIRST_EXCEPTION)
+                for task in done:
+                    self._tasks.discard(task)
+                    if not task.cancelled() and task.exception() is not None:
+                        raise task.exception()  # type: ignore[misc]
+        finally:
+            for task in self._tasks:
+                task.cancel()
+            if self._tasks:
+                await asyncio.gather(*self._tasks, return_exceptions=True)
+
+    def _spawn(self, resource: Resource, coro: Awaitable[None]) -> None:
+        self._outstanding[resource.table] = self._outstanding.get(resource.table, 0) + 1
+        self._queued += 1
+        self._tasks.add(asyncio.ensure_future(self._tracked(resource, coro)))
+
+    async def _tracked(self, resource: Resource, coro: Awaitable[None]) -> None:
+        try:
+            await coro
+        finally:
+            self._queued -= 1
+        self._outstanding[resource.table] -= 1
+        if self._outstanding[resource.table] == 0:
+            await self._emit(PassDone(resource.table))
+
+    def _start(self, resource: Resource) -> None:
+        stream = self._state.stream(resource.table)
+        if stream.open_pass is not None:
+            p = stream.open_pass
+            holes = gaps(p.lower, p.upper, p.done)
+            log.info("%s: resuming the pass %s → %s: %d window(s) left to read", resource.table,
+                     to_iso(p.lower), to_iso(p.upper), len(holes))
+            self.progress[resource.table].windows_planned += len(holes)
+            if not holes:  # finished just before its cursor moved: only the PassDone is missing
+                self._spawn(resource, asyncio.sleep(0))
+                return
+            for hole in holes:
+                self._spawn(resource, self._walk(resource, hole))
+            return
+        lower: int | None = None
+        if self._settings.enable_incremental_sync and stream.cursor is not None:
+            lower = stream.cursor - self._settings.lookback_minutes * 60
+        elif self._settings.initial_sync_days:
+            lower = int(self._now()) - self._settings.initial_sync_days * 86400
+        self.progress[resource.table].windows_planned += 1
+        if lower is None:
+            self._spawn(resource, self._walk(resource, (0, 0), planning=1))
+        else:
+            self._spawn(resource, self._walk(resource, (lower, lower), planning=2))
+
+    # -- one window ------------------------------------------------------------------------
+    def _params(self, resource: Resource, lower: int | None, upper: int | None,
+                id_after: int | None) -> dict[str, str]:
+        params = {
+            "per_page": str(self._settings.max_records_per_page),
+            "fields": resource.api_fields,
+            "sort": "updated_at,id",
+        }
+        ts = _ts_filter(lower, upper)
+        if ts:
+            params["updated_at"] = ts
+        if id_after is not None:
+            params["id"] = f">{id_after}"
+        return params
+
+    def _pieces(self, page: Page, window: Interval) -> int:
+        """Into how many windows to split a window whose first page this is (1: do not split)."""
+        total = page.total_entries
+        if window[1] - window[0] <= 1 or total is None:
+            return 1
+        per_page = self._settings.max_records_per_page
+        pieces = math.ceil(total / self._tuning.window_records) if total > self._tuning.window_records else 1
+        if page.throttled:
+            pieces = max(pieces, 2)
+        idle = self._settings.max_concurrency - self._queued + 1  # this window's own slot counts as free
+        if idle > 1:
+            worth = total // (per_page * self._tuning.min_pages_per_window)
+            pieces = max(pieces, min(idle, worth))
+        return max(1, min(pieces, window[1] - window[0]))
+
+    async def _walk(self, resource: Resource, window: Interval, *, id_after: int | None = None,
+                    planning: int = 0) -> None:
+        """Read one window to its end. planning: 0 = a known window; 1 = the first request of a
+        full pass (no lower bound yet); 2 = the first request of a pass from a known lower bound."""
+        table = resource.table
+        mapper = self._mappers[table]
+        progress = self.progress[table]
+        lower, upper = window
+        async with self._slots:
+            query_lower = None if planning == 1 else lower
+            query_upper = upper if planning == 0 else None
+            pages = self._client.pages(resource.path, self._params(resource, query_lower, query_upper, id_after))
+            first = True
+            last_key: tuple[int, int] | None = None
+            ordered = True
+            capped = False
+            try:
+                async for page in pages:
+                    progress.requests += 1
+                    problems: list[str] = []
+                    rows = [mapper.map(record, problems) for record in page.records]
+                    if first:
+                        first = False
+                        if planning:
+                            lower, upper = self._plan_pass(resource, page, rows, lower if planning == 2 else None)
+                            window = (lower, upper)
+                            await self._emit(PassStarted(table, lower, upper, page.total_entries))
+                        pieces = 1 if id_after is not None else self._pieces(page, window)
+                        if pieces > 1:
+                            await self._split(resource, window, pieces)
+                            return
+                    for row in rows:
+                        updated = row.get("updated_at")
+                        if updated is None:
+                            ordered = False
+                            continue
+                        key = (int(updated.timestamp()), row["id"])
+                        if last_key is not None and key < last_key:
+                            ordered = False
+                        last_key = key
+                    if rows:
+                        await self._emit(Rows(table, rows, problems))
+                    capped = page.throttled and page.next_url is None
+            finally:
+                await pages.aclose()
+        if capped and upper > lower:
+            await self._continue_after_cap(resource, window, id_after, last_key, ordered)
+            return
+        progress.windows_done += 1
+        await self._emit(WindowDone(table, window))
+
+    def _plan_pass(self, resource: Resource, page: Page, rows: list[dict[str, Any]],
+                   lower: int | None) -> Interval:
+        if page.server_date is not None:
+            upper = int(page.server_date)
+        else:
+            upper = int(self._now())
+            log.warning("%s: the response had no Date header; using the local clock for the pass bound",
+                        resource.table)
+        if lower is None:
+            # A full pass starts at the oldest record: the walk is sorted, so it is the first one.
+            first = rows[0].get("updated_at") if rows else None
+            lower = int(first.timestamp()) if first is not None else upper
+        upper = max(upper, lower)
+        log.info("%s: pass %s → %s, %s record(s) to read", resource.table, to_iso(lower), to_iso(upper),
+                 page.total_entries if page.total_entries is not None else "an unknown number of")
+        return lower, upper
+
+    async def _split(self, resource: Resource, window: Interval, pieces: int) -> None:
+        lower, upper = window
+        bounds = [lower + (upper - lower) * i // pieces for i in range(pieces + 1)]
+        children = [(a, b) for a, b in itertools.pairwise(bounds) if a < b]
+        self.progress[resource.table].windows_planned += len(children) - 1
+        await self._emit(WindowsAdded(resource.table, len(children) - 1))
+        for child in children:
+            self._spawn(resource, self._walk(resource, child))
+
+    async def _continue_after_cap(self, resource: Resource, window: Interval, id_after: int | None,
+                                  last_key: tuple[int, int] | None, ordered: bool) -> None:
+        lower, upper = window
+        if not ordered or last_key is None:
+            if upper - lower <= 1:
+                raise XurrentError(
+                    f"{resource.table}: a query reached the API's record cap and its records were not in "
+                    f"updated_at order, so it cannot be continued safely ({to_iso(lower)})"
+                )
+            await self._split(resource, window, 2)
+            return
+        last_second, last_id = last_key
+        if upper - lower <= 1 or last_second <= lower:
+            # The cap was reached inside one second: continue that second by id.
+            await self._emit(WindowsAdded(resource.table, 1 if upper - lower > 1 else 0))
+            self._spawn(resource, self._walk(resource, (lower, lower + 1), id_after=last_id))
+            if upper - lower > 1:
+                self._spawn(resource, self._walk(resource, (lower + 1, upper)))
+            return
+        # Every second before the last record's is complete.
+        self.progress[resource.table].windows_done += 1
+        await self._emit(WindowDone(resource.table, (lower, min(last_second, upper))))
+        if last_second < upper:
+            await self._emit(WindowsAdded(resource.table, 1))
+            self._spawn(resource, self._walk(resource, (last_second, upper)))

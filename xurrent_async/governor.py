@@ -1,0 +1,196 @@
+"""One rate governor per token, shared by every stream and window of a sync.
+
+Xurrent allows, per token, a burst of N requests per 2 seconds and an hourly quota in a fixed window
+that opens with the first request. The governor keeps a sync under both so that, in steady state,
+it never sees a 429:
+
+* Burst: an aiolimiter leaky bucket of capacity 1 that drips at N per window (less a small safety
+  margin). A bucket of capacity C admits up to C + N requests in any window, so capacity 1 is what
+  keeps a *sliding* window of N honest while still running at ~97% of the allowed rate.
+* Quota: requests are spent at burst speed while the hourly budget lasts (pacing evenly could not
+  finish a sync sooner); the budget is counted locally and corrected from every response's
+  `X-RateLimit-Remaining`/`Reset`, so a token shared with another integration is respected. When
+  it runs out, every request waits for the reset.
+* 429: every request on the token waits until `Retry-After` has passed, not just the one that got
+  it. Times from the server (Reset, an HTTP-date Retry-After) are taken relative to the same
+  response's `Date`, so a skewed server clock does not matter.
+
+Time comes from an injectable clock and sleep, so tests drive it without waiting.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import math
+import time
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass
+from email.utils import parsedate_to_datetime
+
+from aiolimiter import AsyncLimiter
+
+# Retry-After values beyond this are treated as this: the hourly window is the longest real wait.
+MAX_RETRY_AFTER_SECONDS = 3660.0
+# Without Retry-After, wait one burst window, doubling on consecutive 429s up to this.
+MAX_DEFAULT_RETRY_AFTER_SECONDS = 300.0
+# Fraction by which the burst pace stays under the limit: absorbs jitter in arrival times.
+BURST_SAFETY = 0.03
+# Added to waits derived from whole-second server timestamps.
+SERVER_TIME_MARGIN_SECONDS = 1.0
+
+
+@dataclass
+class GovernorStats:
+    requests: int = 0          # requests let through
+    throttled: int = 0         # 429 responses seen
+    wait_seconds: float = 0.0  # time requests spent waiting for the quota or a 429 pause (summed)
+
+
+def parse_http_date(value: str | None) -> float | None:
+    """Epoch seconds of an HTTP-date, or None."""
+    if not value:
+        return None
+    try:
+        return parsedate_to_datetime(value).timestamp()
+    except (TypeError, ValueError, IndexError, OverflowError):
+        return None
+
+
+def retry_after_seconds(value: str | None, server_date: float | None) -> float | None:
+    """Seconds to wait from a Retry-After header: whole seconds or an HTTP-date (relative to the
+    response's own Date when known). None when absent or unreadable."""
+    if value is None:
+        return None
+    value = value.strip()
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        pass
+    at = parse_http_date(value)
+    if at is None:
+        return None
+    reference = server_date if server_date is not None else time.time()
+    return max(0.0, at - reference)
+
+
+class RateGovernor:
+    def __init__(
+        self,
+        *,
+        burst_limit: int | None = 20,
+        burst_seconds: float = 2.0,
+        hourly_limit: int | None = 3600,
+        hour_seconds: float = 3600.0,
+        clock: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], Awaitable[object]] = asyncio.sleep,
+        burst_safety: float = BURST_SAFETY,
+    ):
+        self._clock = clock
+        self._sleep = sleep
+        self._burst_seconds = burst_seconds
+        self._bucket = (
+            AsyncLimiter(1, burst_seconds / burst_limit * (1 + burst_safety)) if burst_limit else None
+        )
+        self._hour_seconds = hour_seconds
+        self.hourly_limit = hourly_limit
+        self._remaining: float | None = float(hourly_limit) if hourly_limit else None
+        self._reset_at: float | None = None  # our clock; None until the window is known
+        self._reset_epoch: float | None = None  # the server's Reset, to notice a new window
+        self._paused_until = 0.0
+        self._consecutive_429 = 0
+        self._in_flight = 0
+        self.stats = GovernorStats()
+
+    # -- before a request ------------------------------------------------------------------
+    async def acquire(self) -> None:
+        """Wait until a request on this token may be sent, then count it as sent."""
+        while True:
+            now = self._clock()
+            wait = self._paused_until - now
+            if self._remaining is not None and self._remaining < 1:
+                if self._reset_at is None:
+                    # Budget spent but no window known: assume it opened with our first request.
+                    self._reset_at = now + self._hour_seconds
+                wait = max(wait, self._reset_at - now)
+                if wait <= 0:
+                    self._open_window()
+            if wait > 0:
+                self.stats.wait_seconds += wait
+                await self._sleep(wait)
+                continue
+            if self._bucket is not None:
+                await self._bucket.acquire()
+                if self._paused_until > self._clock():
+                    continue  # a 429 arrived while we waited for the bucket
+            break
+        if self._remaining is not None:
+            self._remaining -= 1
+        if self._reset_at is None and self.hourly_limit:
+            self._reset_at = self._clock() + self._hour_seconds + SERVER_TIME_MARGIN_SECONDS
+        self._in_flight += 1
+        self.stats.requests += 1
+
+    def release(self) -> None:
+        """The request got its response (or failed)."""
+        self._in_flight = max(0, self._in_flight - 1)
+
+    def _open_window(self) -> None:
+        self._remaining = float(self.hourly_limit) if self.hourly_limit else None
+        self._reset_at = None
+        self._reset_epoch = None
+
+    # -- after a response ------------------------------------------------------------------
+    def observe(self, headers: Mapping[str, str], server_date: float | None) -> None:
+        """Adopt the server's view of the quota from X-RateLimit-* headers."""
+        limit = _number(headers.get("X-RateLimit-Limit"))
+        remaining = _number(headers.get("X-RateLimit-Remaining"))
+        reset = _number(headers.get("X-RateLimit-Reset"))
+        if limit is not None and limit > 0:
+            self.hourly_limit = int(limit)
+        if remaining is None:
+            return
+        # Requests still in flight may not be counted in this figure yet: assume they are not.
+        others = max(0, self._in_flight - 1)
+        estimate = remaining - others
+        new_window = reset is not None and reset != self._reset_epoch
+        if self._remaining is None or new_window:
+            self._remaining = estimate
+        else:
+            self._remaining = min(self._remaining, estimate)
+        if reset is not None and new_window:
+            self._reset_epoch = reset
+            reference = server_date if server_date is not None else time.time()
+            self._reset_at = self._clock() + max(0.0, reset - reference) + SERVER_TIME_MARGIN_SECONDS
+
+    def on_success(self) -> None:
+        self._consecutive_429 = 0
+
+    def on_throttled(self, retry_after: float | None) -> float:
+        """A 429: pause every request on this token. Returns the pause in seconds."""
+        self.stats.throttled += 1
+        self._consecutive_429 += 1
+        if retry_after is None:
+            if self._remaining is not None and self._remaining < 1 and self._reset_at is not None:
+                retry_after = self._reset_at - self._clock()
+            else:
+                retry_after = min(
+                    MAX_DEFAULT_RETRY_AFTER_SECONDS,
+                    self._burst_seconds * 2 ** (self._consecutive_429 - 1),
+                )
+        pause = min(max(retry_after, 0.0), MAX_RETRY_AFTER_SECONDS)
+        self._paused_until = max(self._paused_until, self._clock() + pause)
+        return pause
+
+    @property
+    def remaining(self) -> float | None:
+        return self._remaining
+
+
+def _number(value: str | None) -> float | None:
+    if value is None:
+        return None
+    try:
+        number = float(value)
+    except ValueError:
+        return None
+    return number if math.isfinite(number) else None

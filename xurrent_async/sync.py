@@ -1,0 +1,254 @@
+"""One sync, from the caller's (the SDK's `update()`) thread: start the extraction in the bridge,
+turn its events into upserts and, in order, checkpoints.
+
+The sink is what `connector.py` passes in (`op.upsert` / `op.checkpoint`); this module never
+imports the SDK, so tests drive it with a fake sink that records the order of operations.
+
+Checkpoint rule (invariant 2): the state handed to `checkpoint` only names windows whose
+`WindowDone` has been consumed, and the queue is FIFO with this one consumer, so every row of those
+windows has already gone to `upsert`. Checkpoints also come every few thousand rows or seconds while
+a window is open (with the state unchanged) so the SDK's buffer of uncommitted rows stays small.
+"""
+
+from __future__ import annotations
+
+import copy
+import logging
+import math
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from xurrent_async.bridge import Bridge
+from xurrent_async.client import ClientStats
+from xurrent_async.events import Event, Failed, Finished, PassDone, PassStarted, Rows, WindowDone, WindowsAdded
+from xurrent_async.extract import Extraction, StreamProgress
+from xurrent_async.resources import RESOURCES, Resource
+from xurrent_async.session import open_client
+from xurrent_async.settings import Settings
+from xurrent_async.state import SyncState, to_iso
+from xurrent_async.tuning import DEFAULT_TUNING, Tuning
+
+log = logging.getLogger("xurrent_async.sync")
+MAX_PROBLEM_LINES = 20  # per stream; the rest are counted in the summary
+
+
+class Sink(Protocol):
+    def upsert(self, table: str, row: dict[str, Any]) -> None: ...
+
+    def checkpoint(self, state: dict[str, Any]) -> None: ...
+
+
+@dataclass
+class StreamReport:
+    rows: int = 0
+    windows_done: int = 0
+    windows_planned: int = 0
+    problems: int = 0
+    passes_done: int = 0
+
+
+@dataclass
+class SyncReport:
+    streams: dict[str, StreamReport] = field(default_factory=dict)
+    requests: int = 0
+    throttled: int = 0
+    retries: int = 0
+    checkpoints: int = 0
+    seconds: float = 0.0
+    state: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def rows(self) -> int:
+        return sum(s.rows for s in self.streams.values())
+
+
+class _Live:
+    """What the worker thread exposes for progress lines (read-only from this thread)."""
+
+    client_stats: ClientStats | None = None
+    progress: dict[str, StreamProgress] | None = None
+
+
+class Consumer:
+    def __init__(self, state: SyncState, sink: Sink, tuning: Tuning, clock: Callable[[], float],
+                 live: _Live | None = None):
+        self.state = state
+        self._sink = sink
+        self._tuning = tuning
+        self._clock = clock
+        self._live = live or _Live()
+        self.report = SyncReport()
+        self._pending_rows = 0
+        self._dirty = False
+        self._last_checkpoint = clock()
+        self._last_progress = clock()
+        self._started = clock()
+
+    def _stream(self, name: str) -> StreamReport:
+        return self.report.streams.setdefault(name, StreamReport())
+
+    def handle(self, event: Event) -> bool:
+        """Apply one event. Returns False after the final one."""
+        if isinstance(event, Rows):
+            self._rows(event)
+        elif isinstance(event, WindowDone):
+            self.state.window_done(event.stream, event.window)
+            self._stream(event.stream).windows_done += 1
+            self._dirty = True
+            self._maybe_checkpoint(window_closed=True)
+        elif isinstance(event, PassStarted):
+            self.state.start_pass(event.stream, event.lower, event.upper)
+            self._stream(event.stream).windows_planned += 1
+            self._dirty = True
+        elif isinstance(event, WindowsAdded):
+            self._stream(event.stream).windows_planned += event.count
+        elif isinstance(event, PassDone):
+            self.state.finish_pass(event.stream)
+            self._stream(event.stream).passes_done += 1
+            self._checkpoint()
+            cursor = self.state.stream(event.stream).cursor
+            log.info("%s: done, %s rows; cursor now %s", event.stream, f"{self._stream(event.stream).rows:,}",
+                     to_iso(cursor) if cursor is not None else "unset")
+        elif isinstance(event, Finished):
+            self._checkpoint()
+            return False
+        elif isinstance(event, Failed):
+            raise event.error
+        self._maybe_progress()
+        return True
+
+    def _rows(self, event: Rows) -> None:
+        upsert = self._sink.upsert
+        table = event.stream
+        for row in event.rows:
+            upsert(table, row)
+        report = self._stream(table)
+        report.rows += len(event.rows)
+        self._pending_rows += len(event.rows)
+        for problem in event.problems:
+            report.problems += 1
+            if report.problems <= MAX_PROBLEM_LINES:
+                log.warning("%s (the value is stored as null or as sent; the sync goes on)", problem)
+            elif report.problems == MAX_PROBLEM_LINES + 1:
+                log.warning("%s: more value problems; only the count is reported from now on", table)
+        self._maybe_checkpoint(window_closed=False)
+
+    def _maybe_checkpoint(self, window_closed: bool) -> None:
+        elapsed = self._clock() - self._last_checkpoint
+        if self._pending_rows >= self._tuning.checkpoint_rows:
+            self._checkpoint()
+        elif (self._pending_rows or self._dirty) and elapsed >= self._tuning.checkpoint_seconds:
+            self._checkpoint()
+        elif window_closed and elapsed >= 1.0:
+            self._checkpoint()
+
+    def _checkpoint(self) -> None:
+        self._sink.checkpoint(self.state.to_json())
+        self.report.checkpoints += 1
+        self._pending_rows = 0
+        self._dirty = False
+        self._last_checkpoint = self._clock()
+
+    def _maybe_progress(self, final: bool = False) -> None:
+        now = self._clock()
+        if not final and now - self._last_progress < self._tuning.progress_seconds:
+            return
+        self._last_progress = now
+        elapsed = max(now - self._started, 1e-9)
+        stats = self._live.client_stats
+        tail = ""
+        if stats is not None:
+            tail = f"; all streams: {stats.requests:,} requests ({stats.requests / elapsed:.1f}/s), " \
+                   f"{stats.throttled} throttled (429), {stats.retries} retries"
+        for name, report in sorted(self.report.streams.items()):
+            live = (self._live.progress or {}).get(name)
+            requests = f", {live.requests:,} requests" if live else ""
+            log.info("%s: %s rows (%.0f/s), windows %d/%d done%s%s", name, f"{report.rows:,}",
+                     report.rows / elapsed, report.windows_done, max(report.windows_planned, report.windows_done),
+                     requests, tail)
+
+
+def describe_plan(settings: Settings, state: SyncState, resources: tuple[Resource, ...]) -> list[str]:
+    """One line per stream saying what this sync will read, for the log (no secrets)."""
+    lines = []
+    for r in resources:
+        s = state.stream(r.table)
+        if s.open_pass is not None:
+            what = f"resuming the pass {to_iso(s.open_pass.lower)} → {to_iso(s.open_pass.upper)}"
+        elif settings.enable_incremental_sync and s.cursor is not None:
+            what = f"changes since {to_iso(s.cursor)} (minus {settings.lookback_minutes} min lookback)"
+        elif settings.initial_sync_days:
+            what = f"the last {settings.initial_sync_days} day(s) (first sync)"
+        else:
+            what = "full history" + ("" if settings.enable_incremental_sync else " (incremental sync is off)")
+        lines.append(f"{r.table}: {what}")
+    return lines
+
+
+def estimate_hours(requests: int, settings: Settings) -> float:
+    """Time the token's limits need for this many requests."""
+    per_hour = min(settings.rate_limit_per_hour, settings.burst_limit * 1800)
+    full_hours = requests // per_hour
+    rest = requests - full_hours * per_hour
+    return full_hours + rest / (settings.burst_limit * 1800)
+
+
+def run_sync(
+    settings: Settings,
+    saved_state: Any,
+    sink: Sink,
+    *,
+    resources: tuple[Resource, ...] = RESOURCES,
+    tuning: Tuning = DEFAULT_TUNING,
+    clock: Callable[[], float] = time.monotonic,
+) -> SyncReport:
+    state = SyncState.from_json(saved_state, tuple(r.table for r in resources))
+    for line in describe_plan(settings, state, resources):
+        log.info("plan: %s", line)
+    snapshot = copy.deepcopy(state)  # the worker plans from its own copy; the consumer owns `state`
+    live = _Live()
+
+    async def produce(emit: Callable[[Event], Any]) -> None:
+        async with open_client(settings, tuning) as client:
+            extraction = Extraction(client, settings, snapshot, resources, emit, tuning)
+            live.client_stats = client.stats
+            live.progress = extraction.progress
+            await extraction.run()
+
+    consumer = Consumer(state, sink, tuning, clock, live)
+    started = clock()
+    queue_pages = tuning.queue_pages or 2 * settings.max_concurrency
+    with Bridge(produce, maxsize=queue_pages) as bridge:
+        for event in bridge.events():
+            if isinstance(event, PassStarted) and event.records is not None:
+                _log_pass_plan(settings, event)
+            if not consumer.handle(event):
+                break
+    report = consumer.report
+    report.seconds = clock() - started
+    if live.client_stats is not None:
+        report.requests = live.client_stats.requests
+        report.throttled = live.client_stats.throttled
+        report.retries = live.client_stats.retries
+    report.state = state.to_json()
+    consumer._maybe_progress(final=True)
+    log.info("sync finished: %s rows in %.1f s, %s requests, %d throttled (429), %d retries, %d checkpoints",
+             f"{report.rows:,}", report.seconds, f"{report.requests:,}", report.throttled, report.retries,
+             report.checkpoints)
+    return report
+
+
+def _log_pass_plan(settings: Settings, event: PassStarted) -> None:
+    records = event.records or 0
+    requests = math.ceil(records / settings.max_records_per_page) if records else 1
+    hours = estimate_hours(requests, settings)
+    log.info("%s: about %s records → about %s requests, %.1f min at the token's limits", event.stream,
+             f"{records:,}", f"{requests:,}", hours * 60)
+    if settings.sync_frequency_hours and hours > settings.sync_frequency_hours:
+        log.warning(
+            "%s: at %s requests/hour this sync needs about %.1f h, longer than sync_frequency_hours=%d; "
+            "the next syncs will catch up, or raise the quota / use a separate token",
+            event.stream, f"{settings.rate_limit_per_hour:,}", hours, settings.sync_frequency_hours,
+        )

@@ -1,0 +1,24 @@
+"""Knobs that are not user settings, with the defaults a real sync uses."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Tuning:
+    """Knobs that are not user settings: tests and the bench change them."""
+
+    backoff_base_seconds: float = 1.0
+    backoff_max_seconds: float = 60.0
+    burst_seconds: float = 2.0
+    hour_seconds: float = 3600.0
+    window_records: int = 50_000  # a window whose query reports more is split (the API caps a query at 100,000)
+    min_pages_per_window: int = 5  # splitting for concurrency stops here: each window costs a partial page
+    checkpoint_rows: int = 5_000  # checkpoint at least this often while a window is open (bounds buffered rows)
+    checkpoint_seconds: float = 5.0
+    progress_seconds: float = 10.0
+    queue_pages: int = 0  # bounded queue size in pages; 0 = 2 × max_concurrency
+
+
+DEFAULT_TUNING = Tuning()
