@@ -1,0 +1,122 @@
+"""The rate governor with a fake clock: pauses, quota, Retry-After forms. No real waiting."""
+
+import asyncio
+from datetime import datetime, timezone
+from email.utils import format_datetime
+
+import pytest
+
+from xurrent_async.governor import (
+    MAX_DEFAULT_RETRY_AFTER_SECONDS,
+    MAX_RETRY_AFTER_SECONDS,
+    RateGovernor,
+    retry_after_seconds,
+)
+
+
+class FakeTime:
+    def __init__(self):
+        self.now = 1000.0
+
+    def clock(self) -> float:
+        return self.now
+
+    async def sleep(self, seconds: float) -> None:
+        self.now += seconds
+        await asyncio.sleep(0)
+
+
+def governor(t: FakeTime, **kwargs) -> RateGovernor:
+    kwargs.setdefault("burst_limit", None)  # the burst bucket runs on the loop's clock: tested elsewhere
+    return RateGovernor(clock=t.clock, sleep=t.sleep, **kwargs)
+
+
+async def test_a_429_pauses_every_request_on_the_token_until_retry_after():
+    t = FakeTime()
+    g = governor(t)
+    await g.acquire()
+    g.on_throttled(retry_after=30)
+    sent_at: list[float] = []
+
+    async def request():
+        await g.acquire()
+        sent_at.append(t.now)
+
+    await asyncio.gather(*(request() for _ in range(5)))
+    assert len(sent_at) == 5
+    assert min(sent_at) >= 1030.0
+    assert g.stats.throttled == 1
+
+
+async def test_without_retry_after_the_pause_doubles_and_stays_bounded():
+    t = FakeTime()
+    g = governor(t)
+    pauses = [g.on_throttled(None) for _ in range(12)]
+    assert pauses[:3] == [2.0, 4.0, 8.0]
+    assert max(pauses) == MAX_DEFAULT_RETRY_AFTER_SECONDS
+    g.on_success()
+    assert g.on_throttled(None) == 2.0
+
+
+def test_retry_after_reads_seconds_and_http_dates_relative_to_the_server_clock():
+    server_now = datetime(2026, 11, 28, 12, 0, 0, tzinfo=timezone.utc).timestamp()
+    assert retry_after_seconds("7", server_now) == 7
+    in_45 = format_datetime(datetime.fromtimestamp(server_now + 45, timezone.utc), usegmt=True)
+    # The local clock could be anything: the server's Date is the reference.
+    assert retry_after_seconds(in_45, server_now) == pytest.approx(45)
+    assert retry_after_seconds("soon", server_now) is None
+    assert retry_after_seconds(None, server_now) is None
+
+
+def test_an_absurd_retry_after_is_capped():
+    t = FakeTime()
+    g = governor(t)
+    assert g.on_throttled(10**9) == MAX_RETRY_AFTER_SECONDS
+
+
+async def test_an_exhausted_quota_waits_for_the_reset_announced_by_the_server():
+    t = FakeTime()
+    g = governor(t, hourly_limit=3600)
+    server_date = 1_800_000_000.0
+    await g.acquire()
+    g.release()
+    g.observe({"X-RateLimit-Limit": "3600", "X-RateLimit-Remaining": "0",
+               "X-RateLimit-Reset": str(int(server_date + 120))}, server_date)
+    before = t.now
+    await g.acquire()
+    assert t.now - before == pytest.approx(121.0)  # the reset, plus one second for whole-second headers
+    assert g.stats.wait_seconds == pytest.approx(121.0)
+
+
+async def test_local_counting_stops_at_the_quota_even_before_any_header():
+    t = FakeTime()
+    g = governor(t, hourly_limit=10, hour_seconds=60)
+    for _ in range(10):
+        await g.acquire()
+    assert t.now == 1000.0  # ten requests went out at once
+    await g.acquire()
+    assert t.now >= 1060.0  # the eleventh waited for the window to end
+
+
+async def test_a_token_shared_with_another_client_follows_the_servers_lower_figure():
+    t = FakeTime()
+    g = governor(t, hourly_limit=3600)
+    await g.acquire()
+    g.observe({"X-RateLimit-Remaining": "3", "X-RateLimit-Reset": "1800000100"}, 1_800_000_000.0)
+    g.release()
+    for _ in range(3):
+        await g.acquire()
+        g.release()
+    before = t.now
+    await g.acquire()
+    assert t.now - before == pytest.approx(101.0)
+
+
+async def test_the_burst_bucket_spaces_requests_under_the_limit():
+    loop = asyncio.get_running_loop()
+    g = RateGovernor(burst_limit=20, burst_seconds=0.2, hourly_limit=None)
+    started = loop.time()
+    for _ in range(21):
+        await g.acquire()
+    # 21 requests at 20 per 0.2 s (less the safety margin) cannot take less than 0.2 s.
+    assert loop.time() - started >= 0.2
