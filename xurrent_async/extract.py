@@ -147,7 +147,7 @@ class Extraction:
             params["id"] = f">{id_after}"
         return params
 
-    def _pieces(self, page: Page, window: Interval) -> int:
+    def _pieces(self, page: Page, window: Interval, planning: bool) -> int:
         """Into how many windows to split a window whose first page this is (1: do not split)."""
         total = page.total_entries
         if window[1] - window[0] <= 1 or total is None:
@@ -156,7 +156,11 @@ class Extraction:
         pieces = math.ceil(total / self._tuning.window_records) if total > self._tuning.window_records else 1
         if page.throttled:
             pieces = max(pieces, 2)
-        idle = self._settings.max_concurrency - self._queued + 1  # this window's own slot counts as free
+        if planning:
+            # A new pass takes its share of the slots: every stream plans at once at the start.
+            idle = max(2, math.ceil(2 * self._settings.max_concurrency / len(self._resources)))
+        else:
+            idle = self._settings.max_concurrency - self._queued + 1  # this window's own slot is free
         if idle > 1:
             worth = total // (per_page * self._tuning.min_pages_per_window)
             pieces = max(pieces, min(idle, worth))
@@ -189,7 +193,7 @@ class Extraction:
                             lower, upper = self._plan_pass(resource, page, rows, lower if planning == 2 else None)
                             window = (lower, upper)
                             await self._emit(PassStarted(table, lower, upper, page.total_entries))
-                        pieces = 1 if id_after is not None else self._pieces(page, window)
+                        pieces = 1 if id_after is not None else self._pieces(page, window, bool(planning))
                         if pieces > 1:
                             await self._split(resource, window, pieces)
                             return

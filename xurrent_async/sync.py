@@ -141,7 +141,7 @@ class Consumer:
             self._checkpoint()
         elif (self._pending_rows or self._dirty) and elapsed >= self._tuning.checkpoint_seconds:
             self._checkpoint()
-        elif window_closed and elapsed >= 1.0:
+        elif window_closed and elapsed >= self._tuning.checkpoint_seconds / 2:
             self._checkpoint()
 
     def _checkpoint(self) -> None:

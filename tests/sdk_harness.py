@@ -1,0 +1,151 @@
+"""Runs the real connector through the SDK's local runner (`fivetran debug`) in a subprocess, in a
+throw-away project directory, and reads back what landed in its DuckDB warehouse."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import threading
+import time
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+from xurrent_async.resources import BY_TABLE, RowMapper
+
+REPO = Path(__file__).resolve().parent.parent
+FIVETRAN = Path(sys.executable).parent / "fivetran"
+
+
+def make_project(root: Path) -> Path:
+    """A project dir with the connector in it, so each test has its own files/ (warehouse, state)."""
+    project = root / "project"
+    project.mkdir(parents=True, exist_ok=True)
+    shutil.copy(REPO / "connector.py", project / "connector.py")
+    shutil.copy(REPO / "requirements.txt", project / "requirements.txt")
+    link = project / "xurrent_async"
+    if not link.exists():
+        link.symlink_to(REPO / "xurrent_async", target_is_directory=True)
+    return project
+
+
+def sdk_env(root: Path) -> dict[str, str]:
+    """No telemetry, and no version check against PyPI (this machine is offline)."""
+    home = root / "home"
+    (home / ".fivetran" / "connector_sdk").mkdir(parents=True, exist_ok=True)
+    (home / ".fivetran" / "connector_sdk_core").mkdir(parents=True, exist_ok=True)
+    (home / ".fivetran" / "connector_sdk" / "_last_version_check").write_text("9999999999")
+    (home / ".fivetran" / "connector_sdk_core" / "_config.json").write_text(
+        json.dumps({"lastVersionCheck": 9999999999, "licenseNoticeShown": True}))
+    env = dict(os.environ)
+    env.update(HOME=str(home), DO_NOT_TRACK="1", PYTHONUNBUFFERED="1",
+               PATH=f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}")
+    return env
+
+
+@dataclass
+class Run:
+    returncode: int
+    output: str
+    seconds: float
+
+
+def run_debug(project: Path, configuration: dict[str, str], *, timeout: float = 300,
+              kill_after: float | None = None, kill_signal: int = signal.SIGKILL,
+              kill_when: str | None = None) -> Run:
+    """`fivetran debug` on the project. With kill_after (seconds) the process is killed with
+    kill_signal at that moment, as a crash or an operator would; with kill_when too, kill_after
+    counts from the first output line containing that text."""
+    (project / "configuration.json").write_text(json.dumps(configuration))
+    env = sdk_env(project.parent)
+    started = time.monotonic()
+    process = subprocess.Popen(
+        [str(FIVETRAN), "debug", str(project), "--configuration", "configuration.json"],
+        cwd=project, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+    )
+    assert process.stdout is not None
+    lines: list[str] = []
+    reader = threading.Thread(target=lambda: lines.extend(iter(process.stdout.readline, "")), daemon=True)
+    reader.start()
+    killed = False
+    seen = 0
+    clock_from = None if kill_when else started
+    while process.poll() is None:
+        elapsed = time.monotonic() - started
+        if clock_from is None:
+            fresh, seen = lines[seen:], len(lines)
+            if any(kill_when in line for line in fresh):  # type: ignore[operator]
+                clock_from = time.monotonic()
+        if (not killed and kill_after is not None and clock_from is not None
+                and time.monotonic() - clock_from >= kill_after):
+            process.send_signal(kill_signal)
+            killed = True
+        if elapsed > timeout:
+            process.kill()
+            process.wait()
+            raise TimeoutError(f"fivetran debug did not finish within {timeout} s:\n{''.join(lines)[-3000:]}")
+        time.sleep(0.02)
+    reader.join(10)
+    return Run(process.returncode, "".join(lines), time.monotonic() - started)
+
+
+def saved_state(project: Path) -> dict[str, Any]:
+    path = project / "files" / "state.json"
+    return json.loads(path.read_text()) if path.exists() else {}
+
+
+def warehouse(project: Path, table: str) -> dict[int, dict[str, Any]]:
+    import duckdb
+
+    path = project / "files" / "warehouse.db"
+    con = duckdb.connect(str(path), read_only=True)
+    try:
+        con.execute("SET TimeZone = 'UTC'")
+        cursor = con.execute(f"SELECT * FROM tester.{table}")
+        names = [d[0] for d in cursor.description]
+        return {row[names.index("id")]: dict(zip(names, row, strict=True)) for row in cursor.fetchall()}
+    finally:
+        con.close()
+
+
+def _normal(value: Any) -> Any:
+    if isinstance(value, datetime):
+        return value.astimezone(timezone.utc).replace(tzinfo=timezone.utc)
+    if isinstance(value, Decimal):
+        return value.normalize()
+    if isinstance(value, str):
+        try:
+            return Decimal(value).normalize() if value.replace(".", "", 1).lstrip("-").isdigit() else value
+        except ArithmeticError:
+            return value
+    return value
+
+
+def differences(truth: dict[int, dict[str, Any]], landed: dict[int, dict[str, Any]], table: str) -> list[str]:
+    """How the warehouse differs from the source: missing ids, extra ids, and differing values."""
+    mapper = RowMapper(BY_TABLE[table])
+    problems: list[str] = []
+    missing = sorted(set(truth) - set(landed))
+    extra = sorted(set(landed) - set(truth))
+    if missing:
+        problems.append(f"{table}: {len(missing)} missing, e.g. {missing[:5]}")
+    if extra:
+        problems.append(f"{table}: {len(extra)} unexpected, e.g. {extra[:5]}")
+    for record_id, record in truth.items():
+        row = landed.get(record_id)
+        if row is None:
+            continue
+        expected = mapper.map(record, [])
+        for column, value in expected.items():
+            if _normal(row.get(column)) != _normal(value):
+                problems.append(f"{table} id {record_id}: {column} is {row.get(column)!r}, expected {value!r}")
+                break
+        if len(problems) > 20:
+            break
+    return problems
