@@ -1,0 +1,289 @@
+"""The async client against the in-process simulator: pages, limits, retries, auth, safety."""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import logging
+import math
+import time
+
+import aiohttp
+import pytest
+
+from xurrent_async.auth import ClientCredentials
+from xurrent_async.client import ClientOptions, XurrentClient
+from xurrent_async.errors import ApiError, AuthenticationError, UnsafeRedirectError
+from xurrent_async.governor import RateGovernor
+from xurrent_async.session import open_client
+from xurrent_async.settings import Settings, parse_settings
+from xurrent_async.simulator import FakeClock, FaultConfig, SimConfig, running_simulator
+from xurrent_async.tuning import Tuning
+
+FAST = Tuning(backoff_base_seconds=0.01, backoff_max_seconds=0.05)
+SECRET = "sim-secret-9f8e7d6c5b4a"
+TOKEN = "sim-token-0123456789abcdef"
+
+
+def settings_for(sim, *, oauth: bool = False, **extra: str) -> Settings:
+    config = {"account_id": "sim-account", "base_url": sim.base_url, "burst_limit": "10000",
+              "rate_limit_per_hour": "1000000", "retry_attempts": "5"}
+    if oauth:
+        config.update(client_id="sim-client", client_secret=SECRET, oauth_token_url=sim.token_url)
+    else:
+        config["oauth_token"] = TOKEN
+    config.update(extra)
+    settings, _ = parse_settings(config)
+    return settings
+
+
+def sim_config(**kwargs) -> SimConfig:
+    kwargs.setdefault("burst_limit", None)
+    kwargs.setdefault("hourly_limit", None)
+    kwargs.setdefault("oauth_clients", {"sim-client": SECRET})
+    return SimConfig(tokens=(TOKEN,), **kwargs)
+
+
+async def walk(client: XurrentClient, collection: str = "organizations", **params: str) -> list[dict]:
+    records: list[dict] = []
+    async for page in client.pages(collection, {"per_page": "100", **params}):
+        records.extend(page.records)
+    return records
+
+
+async def test_a_full_walk_returns_every_record_once_with_the_minimum_of_requests():
+    async with running_simulator(sim_config(records=10_000)) as sim, open_client(settings_for(sim), FAST) as client:
+        records = await walk(client)
+        assert sorted(r["id"] for r in records) == sorted(sim.truth("organizations"))
+        assert len(records) == 10_000
+        assert client.stats.requests == sim.stats.requests == math.ceil(10_000 / 100)
+
+
+async def test_under_load_far_above_the_limits_no_429_and_the_rate_stays_near_the_allowed_one():
+    config = sim_config(records=5_000, burst_limit=20, burst_seconds=1.0)
+    async with running_simulator(config) as sim:
+        settings = settings_for(sim, burst_limit="20", max_concurrency="50")
+        async with open_client(settings, dataclasses.replace(FAST, burst_seconds=1.0)) as client:
+            url = client.url("organizations")
+            stamps: list[float] = []
+
+            async def hammer() -> None:
+                for _ in range(3):
+                    await client.get_page(url, {"per_page": "10"})
+                    stamps.append(time.monotonic())
+
+            started = time.monotonic()
+            await asyncio.gather(*(hammer() for _ in range(30)))  # 90 requests wanted at once
+            elapsed = time.monotonic() - started
+        assert sim.stats.rate_limited == 0
+        assert len(stamps) == 90
+        # 90 requests at 20 per second need at least 89 / 20 s; the governor may be up to 5% slower.
+        allowed = 20.0
+        achieved = (len(stamps) - 1) / elapsed
+        assert achieved <= allowed * 1.001
+        assert achieved >= allowed * 0.95, achieved
+
+
+async def test_the_hourly_quota_is_waited_for_not_run_into():
+    config = sim_config(records=2_000, hourly_limit=15, hour_seconds=3.0)
+    async with running_simulator(config) as sim:
+        settings = settings_for(sim, rate_limit_per_hour="15", max_concurrency="4")
+        async with open_client(settings, dataclasses.replace(FAST, hour_seconds=3.0)) as client:
+            records = await walk(client, per_page="100")
+        assert len(records) == 2_000  # 20 requests: more than one window's quota
+        assert sim.stats.rate_limited == 0
+        assert client.governor.stats.wait_seconds > 0
+
+
+@pytest.mark.parametrize("http_date", [False, True])
+async def test_a_429_storm_pauses_every_stream_on_the_token_for_retry_after(http_date):
+    faults = FaultConfig(rate_429=1.0, retry_after_seconds=2, retry_after_http_date=1.0 if http_date else 0.0)
+    async with running_simulator(sim_config(records=500, faults=faults)) as sim:
+        async with open_client(settings_for(sim, max_concurrency="8"), FAST) as client:
+            asyncio.get_running_loop().call_later(0.5, lambda: setattr(sim.config, "faults", FaultConfig()))
+            started = time.monotonic()
+            results = await asyncio.gather(*(walk(client, collection) for collection in
+                                             ("organizations", "products", "projects")))
+            elapsed = time.monotonic() - started
+        assert [len(r) for r in results] == [500, 500, 500]
+        # The three streams' first requests met the storm; none of them retried before Retry-After
+        # (an HTTP-date has whole-second resolution, so at least one second of it is certain).
+        assert sim.stats.rate_limited <= 3
+        assert elapsed >= (1.0 if http_date else 2.0)
+        assert client.stats.retries == 0  # 429s do not spend retry attempts
+
+
+async def test_without_retry_after_the_wait_is_a_bounded_default():
+    faults = FaultConfig(rate_429=1.0, omit_retry_after=True)
+    async with running_simulator(sim_config(records=100, faults=faults)) as sim:
+        tuning = dataclasses.replace(FAST, burst_seconds=0.2)  # the default pause is one burst window
+        async with open_client(settings_for(sim), tuning) as client:
+            asyncio.get_running_loop().call_later(0.5, lambda: setattr(sim.config, "faults", FaultConfig()))
+            records = await walk(client)
+        assert len(records) == 100
+        assert 1 <= client.governor.stats.throttled <= 4  # 0.2 + 0.4 + 0.8 s: bounded, doubling
+
+
+@pytest.mark.parametrize(
+    "faults",
+    [
+        FaultConfig(html_5xx=0.4),
+        FaultConfig(reset=0.3),
+        FaultConfig(truncated_json=0.3),
+        FaultConfig(invalid_json=0.3),
+        FaultConfig(not_a_list=0.3),
+        FaultConfig(stall=0.2, stall_seconds=30.0),
+    ],
+    ids=["html_5xx", "reset", "truncated_json", "invalid_json", "not_a_list", "stall"],
+)
+async def test_transient_faults_are_retried_and_the_walk_completes(faults):
+    async with running_simulator(sim_config(records=2_000, faults=faults)) as sim:
+        settings = dataclasses.replace(settings_for(sim, retry_attempts="10"), request_timeout_seconds=1)
+        async with open_client(settings, FAST) as client:
+            records = await walk(client)
+        assert sorted(r["id"] for r in records) == sorted(sim.truth("organizations"))
+        injected = sum(sim.stats.faults.values())
+        # aiohttp itself re-sends a GET once when a reused connection drops, so resets may be fewer.
+        assert 0 < client.stats.retries <= injected
+
+
+async def test_persistent_5xx_fails_after_retry_attempts_naming_status_and_path():
+    async with running_simulator(sim_config(records=100, faults=FaultConfig(html_5xx=1.0))) as sim:
+        async with open_client(settings_for(sim, retry_attempts="2"), FAST) as client:
+            with pytest.raises(ApiError) as caught:
+                await walk(client)
+        message = str(caught.value)
+        assert caught.value.status in (502, 503)
+        assert f"HTTP {caught.value.status}" in message and "/v1/organizations" in message
+        assert "gave up after 3 attempts" in message
+        assert sim.stats.requests == 3
+
+
+async def test_persistent_stalls_fail_with_the_path_after_retry_attempts():
+    faults = FaultConfig(stall=1.0, stall_seconds=30.0)
+    async with running_simulator(sim_config(records=100, faults=faults)) as sim:
+        settings = dataclasses.replace(settings_for(sim, retry_attempts="1"), request_timeout_seconds=1)
+        async with open_client(settings, FAST) as client:
+            with pytest.raises(ApiError, match=r"no response within 1 s.*/v1/organizations|/v1/organizations.*no resp"):
+                await walk(client)
+
+
+@pytest.mark.parametrize(
+    ("arrange", "status"),
+    [
+        (lambda sim, params: params.update(sort="name"), 400),
+        (lambda sim, params: setattr(sim.config, "forbidden", ("organizations",)), 403),
+        (lambda sim, params: setattr(sim.config, "account_id", "another-account"), 404),
+    ],
+    ids=["400", "403", "404"],
+)
+async def test_client_errors_fail_on_the_first_try_with_the_apis_message(arrange, status):
+    async with running_simulator(sim_config(records=10)) as sim:
+        params = {"per_page": "10"}
+        arrange(sim, params)
+        async with open_client(settings_for(sim), FAST) as client:
+            with pytest.raises(ApiError) as caught:
+                await client.get_page(client.url("organizations"), params)
+        assert caught.value.status == status
+        assert sim.stats.requests == 1
+        assert "/v1/organizations" in str(caught.value) and caught.value.api_message
+
+
+async def test_a_refused_personal_token_fails_at_once_with_a_clear_error():
+    async with running_simulator(sim_config(records=10)) as sim:
+        settings, _ = parse_settings({"account_id": "sim-account", "base_url": sim.base_url,
+                                      "oauth_token": "not-the-right-token-123"})
+        async with open_client(settings, FAST) as client:
+            with pytest.raises(AuthenticationError, match="personal access token was refused"):
+                await walk(client)
+        assert sim.stats.requests == 1
+
+
+async def test_an_oauth_token_rejected_mid_walk_is_refreshed_once_and_the_walk_goes_on():
+    clock = FakeClock()
+    async with running_simulator(sim_config(records=1_000, token_ttl_seconds=3600), clock=clock) as sim:
+        async with open_client(settings_for(sim, oauth=True), FAST) as client:
+            pages = client.pages("organizations", {"per_page": "100"})
+            first = await pages.__anext__()
+            clock.advance(7200)  # the server now considers the token expired; the client does not know
+            rest = [page async for page in pages]
+        assert len(first.records) + sum(len(p.records) for p in rest) == 1_000
+        assert sim.stats.token_requests == 2
+        assert sim.stats.by_status.get(401) == 1
+
+
+async def test_bad_client_credentials_fail_clearly_without_the_secret():
+    async with running_simulator(sim_config(records=10)) as sim:
+        settings = dataclasses.replace(settings_for(sim, oauth=True), client_secret="wrong-secret-abcdef123456")
+        async with open_client(settings, FAST) as client:
+            with pytest.raises(AuthenticationError) as caught:
+                await walk(client)
+        assert "client_id and client_secret" in str(caught.value)
+        assert "wrong-secret" not in str(caught.value)
+
+
+async def test_an_expiring_oauth_token_is_refreshed_before_expiry_once_for_50_concurrent_requests():
+    now = [0.0]
+    async with running_simulator(sim_config(records=5_000, token_ttl_seconds=600)) as sim:
+        async with aiohttp.ClientSession(headers={"X-Xurrent-Account": "sim-account"}) as session:
+            auth = ClientCredentials(session, sim.token_url, "sim-client", SECRET, clock=lambda: now[0])
+            client = XurrentClient(session, auth, RateGovernor(burst_limit=None, hourly_limit=None),
+                                   ClientOptions(base_url=sim.base_url, account_id="sim-account", max_concurrency=50))
+            url = client.url("organizations")
+            await asyncio.gather(*(client.get_page(url, {"per_page": "10"}) for _ in range(50)))
+            assert sim.stats.token_requests == 1
+            now[0] = 600 - 30  # inside the refresh margin: the next requests must not use the old token
+            await asyncio.gather(*(client.get_page(url, {"per_page": "10"}) for _ in range(50)))
+            assert sim.stats.token_requests == 2
+            assert sim.stats.by_status.get(401) is None
+
+
+async def test_a_link_to_a_foreign_host_is_refused_before_any_credential_is_sent():
+    config = sim_config(records=300, link_base_url="http://collector.example.net/v1")
+    async with running_simulator(config) as sim, open_client(settings_for(sim), FAST) as client:
+        with pytest.raises(UnsafeRedirectError, match=r"collector\.example\.net"):
+            await walk(client)
+        assert sim.stats.requests == 1
+
+
+@pytest.mark.parametrize(
+    ("url", "allowed"),
+    [
+        ("https://api.4me.com/v1/organizations?search_after=x", True),
+        ("https://api.uk.xurrent.com/v1/products", True),
+        ("http://api.xurrent.com/v1/products", False),  # never credentials over plain http
+        ("https://api.xurrent.com.evil.net/v1/products", False),
+        ("https://notxurrent.com/v1/products", False),
+    ],
+)
+def test_link_hosts_allowed_are_the_configured_one_and_xurrent_api_hosts(url, allowed):
+    client = XurrentClient(None, None, None, ClientOptions(base_url="https://api.xurrent.com/v1",  # type: ignore[arg-type]
+                                                           account_id="a"))
+    if allowed:
+        client._check_url(url)
+    else:
+        with pytest.raises(UnsafeRedirectError):
+            client._check_url(url)
+
+
+async def test_no_secret_reaches_logs_or_errors_in_any_failure(caplog):
+    caplog.set_level(logging.DEBUG)
+    texts: list[str] = []
+    scenarios = [
+        sim_config(records=50, faults=FaultConfig(html_5xx=1.0)),
+        sim_config(records=50, faults=FaultConfig(reset=1.0)),
+        sim_config(records=50, forbidden=("organizations",)),
+        sim_config(records=50, oauth_clients={"sim-client": "another"}),
+    ]
+    for config in scenarios:
+        async with running_simulator(config) as sim:
+            for oauth in (False, True):
+                async with open_client(settings_for(sim, oauth=oauth, retry_attempts="1"), FAST) as client:
+                    try:
+                        await walk(client)
+                    except Exception as exc:
+                        texts.append(f"{exc!s} {exc!r}")
+    assert texts
+    everything = "\n".join(texts) + caplog.text
+    for secret in (TOKEN, SECRET, "Bearer "):
+        assert secret not in everything
