@@ -102,6 +102,8 @@ class Bridge:
                 if pending:
                     loop.run_until_complete(asyncio.gather(*pending, return_exceptions=True))
                 loop.run_until_complete(loop.shutdown_asyncgens())
+                # aiohttp resolves names in the loop's default executor: end its threads too.
+                loop.run_until_complete(loop.shutdown_default_executor())
             finally:
                 loop.close()
 

@@ -1,0 +1,212 @@
+"""Extraction + consumer (run_sync) against the simulator with a recording sink: every record
+arrives, caps and shared seconds are handled, changes are caught, checkpoints never run ahead."""
+
+from __future__ import annotations
+
+import threading
+import time
+
+import pytest
+
+from tests.fakes import RecordingSink
+from xurrent_async.errors import ApiError
+from xurrent_async.resources import BY_TABLE, RowMapper, parse_timestamp
+from xurrent_async.settings import parse_settings
+from xurrent_async.simulator import COLLECTIONS, FaultConfig, SimConfig, SimulatorThread
+from xurrent_async.state import from_iso, to_iso
+from xurrent_async.sync import run_sync
+from xurrent_async.tuning import Tuning
+
+FAST = Tuning(backoff_base_seconds=0.01, backoff_max_seconds=0.05, checkpoint_seconds=0.2)
+
+
+def settings_for(sim, **extra: str):
+    config = {"oauth_token": "sim-token", "account_id": "sim-account", "base_url": sim.base_url,
+              "burst_limit": "10000", "rate_limit_per_hour": "1000000"}
+    config.update(extra)
+    return parse_settings(config)[0]
+
+
+def unlimited(**kwargs) -> SimConfig:
+    kwargs.setdefault("burst_limit", None)
+    kwargs.setdefault("hourly_limit", None)
+    return SimConfig(**kwargs)
+
+
+def assert_sink_equals_source(sim, sink: RecordingSink, tables=COLLECTIONS) -> None:
+    for table in tables:
+        mapper = RowMapper(BY_TABLE[table])
+        truth = sim.truth(table)
+        landed = sink.rows.get(table, {})
+        assert set(landed) == set(truth), f"{table}: {len(set(truth) - set(landed))} missing"
+        for record_id, record in truth.items():
+            assert landed[record_id] == mapper.map(record, []), f"{table} id {record_id} differs"
+
+
+def updated_second(record) -> int:
+    return int(parse_timestamp(record["updated_at"]).timestamp())
+
+
+def test_a_capped_api_still_delivers_every_record():
+    with SimulatorThread(unlimited(records={"products": 20_000}, record_cap=1_000)) as sim:
+        sink = RecordingSink()
+        report = run_sync(settings_for(sim), None, sink, tuning=FAST)
+        assert_sink_equals_source(sim, sink, ("products",))
+        assert report.streams["products"].rows >= 20_000
+        # The cap forced many windows, yet requests stayed near the minimum of 200.
+        assert sim.stats.requests <= 200 * 1.25, sim.stats.requests
+
+
+@pytest.mark.parametrize("throttled_header", ["all", "last"])
+def test_one_second_holding_more_records_than_the_cap_is_read_by_id(throttled_header):
+    config = unlimited(records={"organizations": 3_000}, record_cap=200, throttled_header=throttled_header)
+    with SimulatorThread(config) as sim:
+        crowded = sim.ids("organizations")[1000:1500]
+        second = updated_second(sim.truth("organizations")[crowded[0]])
+        sim.set_updated_at("organizations", crowded, second)  # 500 records on one second, cap 200
+        sink = RecordingSink()
+        run_sync(settings_for(sim), None, sink, tuning=FAST)
+        assert_sink_equals_source(sim, sink, ("organizations",))
+
+
+def test_records_changed_during_a_sync_arrive_with_new_values_on_the_next_one():
+    config = unlimited(records=4_000, latency=0.002)
+    with SimulatorThread(config) as sim:
+        ids = sim.ids("projects")
+        stop = threading.Event()
+
+        def edit_while_syncing() -> None:
+            n = 0
+            while not stop.is_set() and n < 400:
+                sim.touch("projects", ids[n * 7 % len(ids): n * 7 % len(ids) + 3])
+                n += 1
+                time.sleep(0.005)
+
+        editor = threading.Thread(target=edit_while_syncing)
+        sink = RecordingSink()
+        editor.start()
+        try:
+            first = run_sync(settings_for(sim), None, sink, tuning=FAST)
+        finally:
+            stop.set()
+            editor.join()
+        second = run_sync(settings_for(sim), first.state, sink, tuning=FAST)
+        assert second.rows < first.rows  # incremental, not a re-read
+        assert_sink_equals_source(sim, sink)
+
+
+def test_records_on_the_boundary_second_are_never_lost():
+    with SimulatorThread(unlimited(records=1_000)) as sim:
+        sink = RecordingSink()
+        first = run_sync(settings_for(sim, lookback_minutes="0"), None, sink, tuning=FAST)
+        upper = from_iso(first.state["streams"]["products"]["cursor"])
+        # Records written in the very second the pass ended, and just before it.
+        sim.set_updated_at("products", sim.ids("products")[:5], upper)
+        sim.set_updated_at("products", sim.ids("products")[5:10], upper - 1)
+        for record_id in sim.ids("products")[:10]:
+            sim.touch("products", [record_id], at=upper if record_id in sim.ids("products")[:5] else upper - 1)
+        run_sync(settings_for(sim, lookback_minutes="0"), first.state, sink, tuning=FAST)
+        ids = sim.ids("products")[:5]
+        truth = sim.truth("products")
+        # Those at `upper` belong to the next pass (>= upper): they arrived, with their new values.
+        for record_id in ids:
+            assert sink.rows["products"][record_id] == RowMapper(BY_TABLE["products"]).map(truth[record_id], [])
+
+
+def test_every_checkpoint_claims_only_windows_whose_rows_were_already_upserted():
+    with SimulatorThread(unlimited(records=5_000, record_cap=700)) as sim:
+        seconds = {t: {rid: updated_second(r) for rid, r in sim.truth(t).items()} for t in COLLECTIONS}
+        sink = RecordingSink()
+        run_sync(settings_for(sim), None, sink, tuning=Tuning(checkpoint_rows=300, checkpoint_seconds=0.05))
+        upserted: dict[str, set[int]] = {t: set() for t in COLLECTIONS}
+        claims = 0
+        for kind, table, payload in sink.ops:
+            if kind == "upsert":
+                upserted[table].add(payload["id"])
+                continue
+            for table_name, stream in payload["streams"].items():
+                intervals = [(0, from_iso(stream["cursor"]))] if stream.get("cursor") else []
+                if stream.get("pass"):
+                    intervals += [(from_iso(a), from_iso(b)) for a, b in stream["pass"]["done"]]
+                for a, b in intervals:
+                    due = {rid for rid, s in seconds[table_name].items() if a <= s < b}
+                    assert due <= upserted[table_name], f"{table_name} {to_iso(a)}..{to_iso(b)} claimed early"
+                    claims += 1
+        assert claims > 10 and len(sink.checkpoints) > 5
+
+
+def test_a_resumed_pass_reads_only_its_gaps():
+    with SimulatorThread(unlimited(records={"organizations": 4_000})) as sim:
+        sink = RecordingSink()
+        full = run_sync(settings_for(sim), None, sink, tuning=FAST)
+        cursor = from_iso(full.state["streams"]["organizations"]["cursor"])
+        times = sorted(updated_second(r) for r in sim.truth("organizations").values())
+        middle = times[len(times) // 2]
+        resumed_state = {"format": 2, "streams": {"organizations": {"cursor": None, "pass": {
+            "lower": to_iso(times[0]), "upper": to_iso(cursor), "done": [[to_iso(times[0]), to_iso(middle)]]}}}}
+        sim.reset_stats()
+        fresh = RecordingSink()
+        report = run_sync(settings_for(sim), resumed_state, fresh, tuning=FAST)
+        left = sum(1 for t in times if t >= middle)
+        assert set(fresh.rows["organizations"]) == {
+            rid for rid, r in sim.truth("organizations").items() if updated_second(r) >= middle}
+        assert sim.stats.records_served <= left + 100
+        assert report.state["streams"]["organizations"]["cursor"] == to_iso(cursor)
+
+
+def test_with_incremental_sync_off_every_sync_reads_everything():
+    with SimulatorThread(unlimited(records=500)) as sim:
+        first = run_sync(settings_for(sim), None, RecordingSink(), tuning=FAST)
+        second_sink = RecordingSink()
+        run_sync(settings_for(sim, enable_incremental_sync="false"), first.state, second_sink, tuning=FAST)
+        assert_sink_equals_source(sim, second_sink)
+
+
+def test_initial_sync_days_limits_the_first_sync_to_recent_records():
+    with SimulatorThread(unlimited(records=2_000)) as sim:
+        sink = RecordingSink()
+        run_sync(settings_for(sim, initial_sync_days="30"), None, sink, tuning=FAST)
+        since = time.time() - 30 * 86400
+        for table in COLLECTIONS:
+            truth = sim.truth(table)
+            expected = {rid for rid, r in truth.items() if updated_second(r) >= since + 60}
+            got = set(sink.rows.get(table, {}))
+            assert expected <= got
+            assert all(updated_second(truth[rid]) >= since - 120 for rid in got)
+            assert len(got) < 2_000
+
+
+def test_the_original_examples_state_triggers_one_safe_full_sync():
+    with SimulatorThread(unlimited(records=300)) as sim:
+        sink = RecordingSink()
+        report = run_sync(settings_for(sim), {"last_sync_time": "2099-01-01T00:00:00Z"}, sink, tuning=FAST)
+        assert_sink_equals_source(sim, sink)
+        assert report.state["format"] == 2
+
+
+def test_a_worker_failure_surfaces_with_its_message_and_nothing_is_claimed():
+    faults = FaultConfig(html_5xx=1.0)
+    with SimulatorThread(unlimited(records=300, faults=faults)) as sim:
+        sink = RecordingSink()
+        started = time.monotonic()
+        with pytest.raises(ApiError, match=r"HTTP 50[23] from Xurrent for /v1/\w+"):
+            run_sync(settings_for(sim, retry_attempts="1"), None, sink, tuning=FAST)
+        assert time.monotonic() - started < 30
+        for state in sink.checkpoints:
+            assert all(s.get("cursor") is None for s in state["streams"].values())
+        # The next sync, faults gone, completes with nothing missing.
+        sim.config.faults = FaultConfig()
+        run_sync(settings_for(sim), sink.checkpoints[-1] if sink.checkpoints else None, sink, tuning=FAST)
+        assert_sink_equals_source(sim, sink)
+
+
+def test_a_failing_destination_stops_the_worker_and_update_returns():
+    with SimulatorThread(unlimited(records=5_000, latency=0.001)) as sim:
+        before = set(threading.enumerate())
+        with pytest.raises(RuntimeError, match="destination write failed"):
+            run_sync(settings_for(sim), None, RecordingSink(fail_on_upsert=250), tuning=FAST)
+        # run_sync joined its extraction thread (and its executor's) before raising; threads the
+        # simulator's own loop started meanwhile are the only new ones.
+        left = [t for t in set(threading.enumerate()) - before if t.is_alive()]
+        assert not [t for t in left if t.name == "xurrent-extract"]
+        assert not [t for t in left if not t.name.startswith("asyncio_") or t.daemon is False], left
