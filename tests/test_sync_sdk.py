@@ -6,6 +6,7 @@ import signal
 
 import pytest
 
+import connector
 from tests.sdk_harness import differences, make_project, run_debug, saved_state, warehouse
 from xurrent_async.resources import parse_timestamp
 from xurrent_async.simulator import COLLECTIONS, SimConfig, SimulatorThread
@@ -21,6 +22,28 @@ def _config(sim, **extra) -> dict[str, str]:
     return config
 
 
+DUCKDB_TYPES = {"LONG": "BIGINT", "INT": "INTEGER", "STRING": "VARCHAR", "BOOLEAN": "BOOLEAN",
+                "UTC_DATETIME": "TIMESTAMP WITH TIME ZONE"}
+
+
+def assert_schema_types_landed(project):
+    """Every declared column exists in DuckDB with the type schema() declared."""
+    import duckdb
+
+    con = duckdb.connect(str(project / "files" / "warehouse.db"), read_only=True)
+    try:
+        for table in connector.schema({}):
+            landed = dict(con.execute(
+                "SELECT column_name, data_type FROM information_schema.columns "
+                "WHERE table_schema = 'tester' AND table_name = ?", [table["table"]]).fetchall())
+            for column, declared in table["columns"].items():
+                expected = (f"DECIMAL({declared['precision']},{declared['scale']})"
+                            if isinstance(declared, dict) else DUCKDB_TYPES[declared])
+                assert landed.get(column) == expected, (table["table"], column, landed.get(column))
+    finally:
+        con.close()
+
+
 def _assert_equal_to_source(sim, project):
     for table in COLLECTIONS:
         assert differences(sim.truth(table), warehouse(project, table), table) == []
@@ -33,6 +56,7 @@ def test_a_full_then_incremental_sync_leaves_the_warehouse_equal_to_the_source(t
         assert first.returncode == 0, first.output[-3000:]
         _assert_equal_to_source(sim, project)
         assert all(saved_state(project)["streams"][t]["cursor"] for t in COLLECTIONS)
+        assert_schema_types_landed(project)
 
         changed = list(sim.truth("projects"))[:25]
         sim.touch("projects", changed)

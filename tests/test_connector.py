@@ -1,0 +1,109 @@
+"""connector.py as the SDK sees it: schema, configuration errors before any request, connection test."""
+
+from __future__ import annotations
+
+import socket
+
+import pytest
+
+import connector
+from xurrent_async.errors import ConfigurationError
+from xurrent_async.simulator import SimConfig, SimulatorThread
+
+TOKEN = "sim-token-abcdef0123456789"
+
+
+@pytest.fixture(scope="module")
+def sim():
+    with SimulatorThread(SimConfig(records=50, tokens=(TOKEN,), burst_limit=None, hourly_limit=None)) as simulator:
+        yield simulator
+
+
+def good(sim, **changes: str) -> dict[str, str]:
+    config = {"oauth_token": TOKEN, "account_id": "sim-account", "base_url": sim.base_url}
+    config.update(changes)
+    return config
+
+
+def test_schema_declares_three_tables_typed_with_id_keys():
+    tables = {t["table"]: t for t in connector.schema({})}
+    assert set(tables) == {"organizations", "products", "projects"}
+    for table in tables.values():
+        assert table["primary_key"] == ["id"]
+        assert table["columns"]["id"] == "LONG"
+        assert table["columns"]["created_at"] == "UTC_DATETIME"
+    assert tables["products"]["columns"]["salvage_value"] == {"type": "DECIMAL", "precision": 18, "scale": 2}
+    assert tables["organizations"]["columns"]["disabled"] == "BOOLEAN"
+
+
+@pytest.mark.parametrize(
+    ("changes", "key"),
+    [
+        ({"account_id": ""}, "account_id"),
+        ({"oauth_token": "<YOUR_XURRENT_PERSONAL_ACCESS_TOKEN>"}, "oauth_token"),
+        ({"max_concurrency": "65"}, "max_concurrency"),
+        ({"max_records_per_page": "0"}, "max_records_per_page"),
+        ({"request_timeout_seconds": "5"}, "request_timeout_seconds"),
+        ({"retry_attempts": "eleven"}, "retry_attempts"),
+        ({"initial_sync_days": "366"}, "initial_sync_days"),
+        ({"lookback_minutes": "-1"}, "lookback_minutes"),
+        ({"enable_incremental_sync": "yes"}, "enable_incremental_sync"),
+        ({"region": "mars"}, "region"),
+        ({"base_url": "http://api.example.com/v1"}, "base_url"),
+        ({"client_id": "only-the-id"}, "client_secret"),
+    ],
+)
+def test_an_invalid_setting_fails_update_before_any_request(sim, changes, key):
+    sim.reset_stats()
+    with pytest.raises(ConfigurationError) as caught:
+        connector.update(good(sim, **changes), {})
+    assert key in str(caught.value)
+    assert TOKEN not in str(caught.value)
+    assert sim.stats.requests == 0 and sim.stats.token_requests == 0
+
+
+def test_the_connection_test_passes_with_working_settings(sim):
+    response = connector.connection_test(good(sim))
+    assert response.success, response
+
+
+@pytest.mark.parametrize(
+    ("changes", "expected"),
+    [
+        ({"oauth_token": "revoked-token-0000000000"}, "refused the personal access token"),
+        ({"account_id": "someone-else"}, "does not know account 'someone-else'"),
+        ({"max_concurrency": "100"}, "max_concurrency"),
+    ],
+)
+def test_the_connection_test_says_what_is_wrong(sim, changes, expected):
+    response = connector.connection_test(good(sim, **changes))
+    assert not response.success
+    assert expected in response.failure
+    assert TOKEN not in response.failure and "revoked-token" not in response.failure
+
+
+def test_the_connection_test_reports_an_unreachable_host():
+    with socket.socket() as probe:  # a port nobody listens on
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    response = connector.connection_test({"oauth_token": TOKEN, "account_id": "a",
+                                          "base_url": f"http://127.0.0.1:{port}/v1"})
+    assert not response.success
+    assert "Cannot reach 127.0.0.1" in response.failure
+
+
+def test_the_connection_test_reports_an_exhausted_quota_with_its_reset_time():
+    config = SimConfig(records=5, tokens=(TOKEN,), burst_limit=None, hourly_limit=1)
+    with SimulatorThread(config) as sim:
+        assert connector.connection_test(good(sim)).success
+        response = connector.connection_test(good(sim))
+    assert not response.success
+    assert "quota is used up until" in response.failure and "UTC" in response.failure
+
+
+def test_the_setup_form_offers_every_setting_that_matters_with_secrets_masked():
+    form = connector.configuration_form()
+    fields = {f.name: f for f in form._fields}  # what the SDK serialises for Fivetran's setup form
+    assert {"account_id", "oauth_token", "client_id", "client_secret", "region", "environment"} <= set(fields)
+    assert fields["oauth_token"].text_field == 1 and fields["client_secret"].text_field == 1  # password
+    assert [o.value for o in fields["region"].dropdown_options] == ["global", "au", "uk", "ch", "us"]
