@@ -10,7 +10,9 @@ Run locally:  DO_NOT_TRACK=1 fivetran debug --configuration configuration.json
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
+from collections.abc import Iterator
 from typing import Any
 
 from fivetran_connector_sdk import Connector, form_field
@@ -32,22 +34,31 @@ class _SdkLogHandler(logging.Handler):
     def emit(self, record: logging.LogRecord) -> None:
         try:
             message = record.getMessage()
-        except Exception:  # a bad format string must not break the sync
-            message = str(record.msg)
-        if record.levelno >= logging.ERROR:
-            log.error(message)
-        elif record.levelno >= logging.WARNING:
-            log.warning(message)
-        else:
-            log.info(message)
+            if record.levelno >= logging.ERROR:
+                log.error(message)
+            elif record.levelno >= logging.WARNING:
+                log.warning(message)
+            else:
+                log.info(message)
+        except Exception:  # logging must never break the sync
+            self.handleError(record)
 
 
-def _install_logging() -> None:
+@contextlib.contextmanager
+def _sdk_logging() -> Iterator[None]:
+    """Route the package's log records to the SDK's log for the duration of one call."""
     package = logging.getLogger("xurrent_async")
-    if not any(isinstance(h, _SdkLogHandler) for h in package.handlers):
-        package.addHandler(_SdkLogHandler())
+    handler = _SdkLogHandler()
+    previous = (package.level, package.propagate)
+    package.addHandler(handler)
     package.setLevel(logging.INFO)
     package.propagate = False
+    try:
+        yield
+    finally:
+        package.removeHandler(handler)
+        package.setLevel(previous[0])
+        package.propagate = previous[1]
 
 
 class _OpSink:
@@ -62,7 +73,6 @@ def schema(configuration: dict[str, Any]) -> list[dict[str, Any]]:
 
 
 def update(configuration: dict[str, Any], state: dict[str, Any]) -> None:
-    _install_logging()
     settings, warnings = parse_settings(configuration)  # ConfigurationError lists every problem
     for warning in warnings:
         log.warning(warning)
@@ -70,7 +80,8 @@ def update(configuration: dict[str, Any], state: dict[str, Any]) -> None:
              f"({'OAuth client credentials' if settings.uses_oauth_client else 'personal access token'}; "
              f"{settings.max_concurrency} requests in flight at most; limits {settings.burst_limit}/2 s and "
              f"{settings.rate_limit_per_hour:,}/hour)")
-    run_sync(settings, state, _OpSink())
+    with _sdk_logging():
+        run_sync(settings, state, _OpSink())
 
 
 def configuration_form() -> ConfigurationForm:

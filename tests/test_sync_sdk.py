@@ -95,7 +95,7 @@ def test_killed_at_random_moments_a_rerun_ends_equal_to_the_source(tmp_path, see
     with SimulatorThread(config) as sim:
         project = make_project(tmp_path)
         killed = run_debug(project, _config(sim, max_concurrency="4"), kill_when="checkpoint recorded",
-                           kill_after=rng.uniform(0.0, 4.0))
+                           kill_after=rng.uniform(0.0, 1.5))
         assert killed.returncode == -signal.SIGKILL, killed.output[-2000:]
         left, holes = _records_left(sim, saved_state(project))
         assert left < 3 * 3_000  # the kill came after some progress was saved
