@@ -1,0 +1,63 @@
+"""`python -m xurrent_async.simulator`: options, and a real server a plain HTTP client can page through."""
+
+from __future__ import annotations
+
+import json
+import os
+import queue
+import signal
+import subprocess
+import sys
+import threading
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+from xurrent_async.simulator.__main__ import build_parser, config_from
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def test_options_map_onto_the_config() -> None:
+    args = build_parser().parse_args(
+        ["--records", "5", "--burst-limit", "0", "--hourly-limit", "10", "--hour-seconds", "6", "--latency-ms",
+         "20", "--record-cap", "300", "--fault", "html_5xx=0.1", "--fault", "omit_retry_after=1", "--fault",
+         "stall_seconds=2.5", "--changes-per-second", "0.001", "--token-ttl", "60", "--throttled-header", "last"]
+    )
+    config = config_from(args)
+    assert (config.records, config.burst_limit, config.hourly_limit, config.hour_seconds) == (5, None, 10, 6.0)
+    assert (config.latency, config.record_cap, config.token_ttl_seconds) == (0.02, 300, 60.0)
+    assert (config.changes_per_second, config.throttled_header) == (0.001, "last")
+    assert (config.faults.html_5xx, config.faults.omit_retry_after, config.faults.stall_seconds) == (0.1, True, 2.5)
+
+
+@pytest.mark.parametrize("fault", ["bogus=1", "reset=2", "reset", "html_5xx=x"])
+def test_bad_fault_options_are_refused(fault: str, capsys) -> None:
+    with pytest.raises(SystemExit):
+        build_parser().parse_args(["--fault", fault])
+    assert "--fault" in capsys.readouterr().err
+
+
+def test_the_command_serves_until_interrupted() -> None:
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    command = [sys.executable, "-m", "xurrent_async.simulator", "--port", "0", "--records", "150"]
+    with subprocess.Popen(command, cwd=ROOT, env=env, stdout=subprocess.PIPE, text=True) as proc:
+        try:
+            lines: queue.Queue[str] = queue.Queue()
+            threading.Thread(target=lambda: [lines.put(line) for line in proc.stdout], daemon=True).start()
+            printed = [lines.get(timeout=30) for _ in range(5)]
+            base = next(line.split()[-1] for line in printed if "base URL" in line)
+            assert any(line.split()[-1] == "sim-token" for line in printed if "personal token" in line)
+            headers = {"Authorization": "Bearer sim-token", "X-Xurrent-Account": "sim-account"}
+            url: str | None = f"{base}/organizations?per_page=100"
+            seen = []
+            while url:
+                with urllib.request.urlopen(urllib.request.Request(url, headers=headers), timeout=10) as r:
+                    seen += json.loads(r.read())
+                    link = r.headers.get("Link")
+                url = link[1 : link.index(">")] if link else None
+            assert len({rec["id"] for rec in seen}) == len(seen) == 150
+        finally:
+            proc.send_signal(signal.SIGINT)
+            assert proc.wait(timeout=10) == 0

@@ -1,0 +1,115 @@
+"""Per-token rate limits of the simulator, driven by a FakeClock (no real waiting)."""
+
+from __future__ import annotations
+
+import math
+from email.utils import parsedate_to_datetime
+
+import aiohttp
+import pytest
+
+from xurrent_async.simulator import FakeClock, FaultConfig, SimConfig, running_simulator
+
+
+def headers(token: str = "sim-token") -> dict[str, str]:
+    return {"Authorization": f"Bearer {token}", "X-Xurrent-Account": "sim-account"}
+
+
+@pytest.fixture
+async def session():
+    async with aiohttp.ClientSession() as s:
+        yield s
+
+
+async def get(session: aiohttp.ClientSession, url: str, token: str = "sim-token") -> tuple[int, dict, object]:
+    async with session.get(url, headers=headers(token)) as r:
+        return r.status, dict(r.headers), await r.json()
+
+
+async def test_burst_limit_gives_429_with_retry_after_and_frees_up(session) -> None:
+    clock = FakeClock(1_000_000.0)
+    config = SimConfig(records=10, burst_limit=3, burst_seconds=2.0, hourly_limit=100)
+    async with running_simulator(config, clock=clock) as sim:
+        url = f"{sim.base_url}/products"
+        for i in range(3):
+            status, h, _ = await get(session, url)
+            assert status == 200
+            assert (h["X-RateLimit-Limit"], h["X-RateLimit-Remaining"]) == ("100", str(99 - i))
+            assert h["X-RateLimit-Reset"] == str(1_000_000 + 3600)
+        clock.advance(0.5)
+        status, h, body = await get(session, url)
+        assert (status, body, h["Retry-After"]) == (429, {"message": "Too Many Requests"}, "2")
+        assert h["X-RateLimit-Remaining"] == "97"  # a rejected request uses no quota
+        clock.advance(1.4)
+        status, h, _ = await get(session, url)
+        assert (status, h["Retry-After"]) == (429, "1")  # ceil(0.1), at least 1
+        clock.set(1_000_002.0)  # the first three requests leave the 2 s window
+        status, h, _ = await get(session, url)
+        assert status == 200 and h["X-RateLimit-Remaining"] == "96"
+        assert sim.stats.rate_limited == 2 and sim.stats.by_status == {200: 4, 429: 2}
+
+
+async def test_hourly_window_opens_with_the_first_request_and_resets(session) -> None:
+    clock = FakeClock(2_000_000.25)
+    config = SimConfig(records=10, burst_limit=None, hourly_limit=5, hour_seconds=60)
+    async with running_simulator(config, clock=clock) as sim:
+        url = f"{sim.base_url}/organizations"
+        clock.advance(100)  # the window opens at the first request, not at start-up
+        start = clock.now()
+        for i in range(5):
+            status, h, _ = await get(session, url)
+            assert status == 200 and h["X-RateLimit-Remaining"] == str(4 - i)
+            assert h["X-RateLimit-Reset"] == str(math.ceil(start + 60))
+            clock.advance(1)
+        clock.advance(10)
+        status, h, _ = await get(session, url)
+        assert status == 429 and h["Retry-After"] == str(math.ceil(start + 60 - clock.now()))
+        assert h["X-RateLimit-Remaining"] == "0"
+        clock.set(float(h["X-RateLimit-Reset"]))
+        status, h, _ = await get(session, url)
+        assert status == 200 and h["X-RateLimit-Remaining"] == "4"
+        assert h["X-RateLimit-Reset"] == str(math.ceil(clock.now() + 60))
+
+
+async def test_retry_after_can_be_an_http_date(session) -> None:
+    clock = FakeClock(3_000_000.0)
+    faults = FaultConfig(retry_after_http_date=1.0)
+    config = SimConfig(records=10, burst_limit=1, burst_seconds=30, hourly_limit=None, faults=faults)
+    async with running_simulator(config, clock=clock) as sim:
+        await get(session, f"{sim.base_url}/projects")
+        clock.advance(4.5)
+        status, h, _ = await get(session, f"{sim.base_url}/projects")
+        assert status == 429
+        retry_at = parsedate_to_datetime(h["Retry-After"]).timestamp()
+        assert retry_at == 3_000_030 and parsedate_to_datetime(h["Date"]).timestamp() == 3_000_004
+        assert "X-RateLimit-Limit" not in h  # the hourly limit is off: nothing to report
+
+
+async def test_each_token_has_its_own_quota_and_oauth_tokens_too(session) -> None:
+    clock = FakeClock(4_000_000.0)
+    config = SimConfig(records=10, tokens=("alpha", "beta"), burst_limit=None, hourly_limit=2)
+    async with running_simulator(config, clock=clock) as sim:
+        url = f"{sim.base_url}/products"
+        assert [(await get(session, url, "alpha"))[0] for _ in range(3)] == [200, 200, 429]
+        assert (await get(session, url, "beta"))[0] == 200
+        oauth = sim.issue_token()
+        assert [(await get(session, url, oauth))[0] for _ in range(3)] == [200, 200, 429]
+
+
+async def test_limits_switched_off(session) -> None:
+    config = SimConfig(records=10, burst_limit=None, hourly_limit=None)
+    async with running_simulator(config) as sim:
+        for _ in range(40):
+            status, h, _ = await get(session, f"{sim.base_url}/products")
+            assert status == 200 and not any(k.startswith("X-RateLimit") for k in h)
+
+
+async def test_limits_can_change_while_running(session) -> None:
+    clock = FakeClock(5_000_000.0)
+    async with running_simulator(SimConfig(records=10, burst_limit=None), clock=clock) as sim:
+        url = f"{sim.base_url}/products"
+        assert (await get(session, url))[0] == 200
+        sim.config.burst_limit = 1
+        assert (await get(session, url))[0] == 429
+        sim.config.burst_limit = None
+        assert (await get(session, url))[0] == 200

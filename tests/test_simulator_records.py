@@ -1,0 +1,255 @@
+"""What the simulator's records look like, how they change, and the headers that carry the clock."""
+
+from __future__ import annotations
+
+import base64
+import json
+import random
+import re
+import time
+import tracemalloc
+import urllib.error
+import urllib.request
+from datetime import datetime, timedelta, timezone
+from email.utils import formatdate, parsedate_to_datetime
+
+import aiohttp
+import pytest
+
+from xurrent_async.simulator import (
+    COLLECTIONS,
+    FakeClock,
+    SimConfig,
+    SimulatorThread,
+    SystemClock,
+    running_simulator,
+)
+from xurrent_async.simulator.records import RENDERERS
+from xurrent_async.simulator.timefmt import TimestampFormatter, parse_iso
+
+HEADERS = {"Authorization": "Bearer sim-token", "X-Xurrent-Account": "sim-account"}
+TIMESTAMP = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}[+-]\d{2}:\d{2}")
+TYPES = {"organizations": "Organization", "products": "Product", "projects": "Project"}
+ENUMS = {
+    "rule_set": {"automatic", "efficiency", "rotation", "warranty"},
+    "depreciation_method": {None, "not_depreciated", "straight_line", "double_declining_balance",
+                            "sum_of_the_years_digits"},
+    "status": {"registered", "in_progress", "progress_halted", "completed"},
+    "risk_level": {None, "low", "medium", "high"},
+    "justification": {None, "compliance", "corrective", "cost_reduction", "new_service", "risk_reduction",
+                      "service_improvement"},
+}
+
+
+def config(**kwargs: object) -> SimConfig:
+    return SimConfig(**{"burst_limit": None, "hourly_limit": None, **kwargs})  # type: ignore[arg-type]
+
+
+def zulu(seconds: float) -> str:
+    return datetime.fromtimestamp(seconds, timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def epoch(timestamp: str) -> float:
+    return datetime.fromisoformat(timestamp).timestamp()
+
+
+@pytest.fixture
+async def session():
+    async with aiohttp.ClientSession(headers=HEADERS) as s:
+        yield s
+
+
+def check_ref(ref: object, kind: str) -> None:
+    if ref is None:
+        return
+    assert isinstance(ref, dict) and isinstance(ref["id"], int) and isinstance(ref["name"], str)
+    assert base64.b64decode(ref["nodeID"] + "==").decode() == f"gid://xurrent/{kind}/{ref['id']}"
+    if kind == "Person":
+        assert ref["account"] == {"id": "sim-account", "name": "Sim Account"}
+    if kind == "Service":
+        assert ref["localized_name"] == ref["name"]
+        check_ref(ref["provider"], "Organization")
+
+
+async def test_records_have_the_documented_shapes() -> None:
+    end = 1_767_225_600
+    async with running_simulator(config(records=600, data_end=end)) as sim:
+        truth = {name: sim.truth(name) for name in COLLECTIONS}
+    nulls = total = 0
+    offsets = set()
+    for name, records in truth.items():
+        renderer = RENDERERS[name]
+        assert len(records) == 600
+        for record_id, r in records.items():
+            assert list(r) == list(renderer.all_fields) and r["id"] == record_id
+            assert base64.b64decode(r["nodeID"] + "==").decode() == f"gid://xurrent/{TYPES[name]}/{record_id}"
+            for field in ("created_at", "updated_at", "completion_target_at", "completed_at"):
+                if r.get(field) is not None:
+                    assert TIMESTAMP.fullmatch(r[field]), r[field]
+                    offsets.add(r[field][-6:])
+            assert epoch(r["created_at"]) <= epoch(r["updated_at"]) < end
+            assert r["sourceID"] is None or isinstance(r["sourceID"], str)
+            for field, allowed in ENUMS.items():
+                if field in r:
+                    assert r[field] in allowed
+            for field in ("parent", "business_unit_organization", "financial_owner", "supplier", "customer"):
+                check_ref(r.get(field), "Organization")
+            for field in ("manager", "substitute"):
+                check_ref(r.get(field), "Person")
+            check_ref(r.get("service"), "Service")
+            check_ref(r.get("support_team"), "Team")
+            check_ref(r.get("program"), "Program")
+            check_ref(r.get("work_hours"), "Calendar")
+            nullable = [k for k in r if k not in ("id", "nodeID", "created_at", "updated_at")]
+            nulls += sum(r[k] is None for k in nullable if not isinstance(r[k], bool))
+            total += len(nullable)
+        if name == "products":
+            assert all(r["salvage_value"] is None or re.fullmatch(r"\d+\.\d\d", r["salvage_value"])
+                       for r in records.values())
+            assert all(isinstance(r["category"], str) and isinstance(r["disabled"], bool) for r in records.values())
+        if name == "projects":
+            for r in records.values():
+                done = r["status"] == "completed"
+                assert (r["completed_at"] is not None) == done == (r["completion_reason"] is not None)
+                assert isinstance(r["time_zone"], str)
+        if name == "organizations":
+            remarks = [r["remarks"] for r in records.values() if r["remarks"]]
+            assert any("\n" in x for x in remarks) and any(not x.isascii() for x in remarks)
+    assert 0.1 < nulls / total < 0.4
+    assert offsets == {"-05:00", "-04:00"}  # the account offset and its "summer" offset
+
+
+@pytest.mark.parametrize("offset", [-300, 0, 330])
+def test_timestamps_use_the_account_offset_and_its_summer_shift(offset: int) -> None:
+    fmt = TimestampFormatter(offset)
+    winter, summer = timezone(timedelta(minutes=offset)), timezone(timedelta(minutes=offset + 60))
+    rng = random.Random(offset)
+    for _ in range(3_000):
+        t = rng.randrange(0, 4_102_444_800)
+        zone = summer if 4 <= datetime.fromtimestamp(t, winter).month <= 10 else winter
+        assert fmt.format(t) == datetime.fromtimestamp(t, zone).isoformat()
+        assert parse_iso(fmt.format(t)) == t
+
+
+async def test_truth_equals_what_get_returns_and_lists_honour_fields(session) -> None:
+    async with running_simulator(config(records=150)) as sim:
+        for name in COLLECTIONS:
+            truth = sim.truth(name)
+            for record_id in list(truth)[::15]:
+                async with session.get(f"{sim.base_url}/{name}/{record_id}") as r:
+                    assert r.status == 200 and await r.json() == truth[record_id]
+            async with session.get(f"{sim.base_url}/{name}?per_page=100") as r:
+                page = await r.json()
+            default = RENDERERS[name].default_fields
+            assert all(list(rec) == list(default) for rec in page)
+            assert all(rec == {k: truth[rec["id"]][k] for k in default} for rec in page)
+            asked = ",".join(["updated_at", "nope", *RENDERERS[name].all_fields[3:6]])
+            async with session.get(f"{sim.base_url}/{name}?per_page=100&fields={asked}") as r:
+                page = await r.json()
+            expected = {"id", "nodeID", "updated_at", *RENDERERS[name].all_fields[3:6]}
+            assert all(set(rec) == expected for rec in page)
+            assert all(rec == {k: truth[rec["id"]][k] for k in rec} for rec in page)
+        truth = sim.truth("products")
+        next(iter(truth.values()))["name"] = "changed by the caller"
+        assert sim.truth("products") != truth  # callers get copies
+        assert sim.stats.records_served == 3 * (10 + 100 + 100) and sim.stats.pages_served == 6
+
+
+async def test_touch_and_set_updated_at(session) -> None:
+    clock = FakeClock(1_800_000_000.7)
+    async with running_simulator(config(records=40), clock=clock) as sim:
+        first, second = sim.ids("projects")[:2]
+        before = sim.truth("projects")
+        sim.touch("projects", [first])
+        sim.touch("projects", [first])
+        sim.set_updated_at("projects", [second], 1_700_000_000)
+        after = sim.truth("projects")
+        assert epoch(after[first]["updated_at"]) == 1_800_000_000
+        assert after[first]["subject"] == before[first]["subject"] + " (edit 2)"
+        assert epoch(after[second]["updated_at"]) == 1_700_000_000
+        assert after[second]["subject"] == before[second]["subject"]
+        async with session.get(f"{sim.base_url}/projects?updated_at=>={zulu(1_800_000_000)}") as r:
+            assert [rec["id"] for rec in await r.json()] == [first]
+        with pytest.raises(KeyError):
+            sim.touch("projects", [1])
+        with pytest.raises(KeyError):
+            sim.truth("requests")
+
+
+async def test_changes_per_second_change_records_as_the_clock_moves(session) -> None:
+    clock = FakeClock(1_800_000_000.0)
+    async with running_simulator(config(records=1_000, changes_per_second=0.01), clock=clock) as sim:
+        recent = f"{sim.base_url}/organizations?per_page=100&updated_at=>={zulu(1_800_000_000)}"
+        async with session.get(recent) as r:
+            assert await r.json() == []
+        clock.advance(10)
+        async with session.get(recent) as r:
+            changed = await r.json()
+        truth = sim.truth("products")
+    assert 90 <= len(changed) <= 100  # 1% of 1,000 a second for 10 s (a record may change twice)
+    assert all(epoch(rec["updated_at"]) == 1_800_000_010 and "(edit " in rec["name"] for rec in changed)
+    assert 90 <= sum("(edit " in rec["name"] for rec in truth.values()) <= 100  # every collection
+
+
+async def test_the_date_header_follows_the_simulator_clock(session) -> None:
+    clock = FakeClock(1_800_000_000.9)
+    async with running_simulator(config(records=5), clock=clock) as sim:
+        async with session.get(f"{sim.base_url}/products") as r:
+            assert r.headers["Date"] == formatdate(1_800_000_000, usegmt=True)
+        async with session.get(f"{sim.base_url}/products", headers={"Authorization": "Bearer x"}) as r:
+            assert r.status == 401 and r.headers["Date"] == formatdate(1_800_000_000, usegmt=True)
+    async with running_simulator(config(records=5), clock=SystemClock(skew_seconds=7200)) as sim:
+        async with session.get(f"{sim.base_url}/products") as r:
+            assert abs(parsedate_to_datetime(r.headers["Date"]).timestamp() - (time.time() + 7200)) < 5
+
+
+async def test_request_ids_content_type_and_gzip(session) -> None:
+    async with running_simulator(config(records=100)) as sim:
+        ids = set()
+        for encoding, expected in (("gzip, deflate", "gzip"), ("deflate", "deflate"), ("identity", None)):
+            async with session.get(f"{sim.base_url}/products?per_page=100",
+                                   headers={"Accept-Encoding": encoding}) as r:
+                assert r.headers.get("Content-Encoding") == expected
+                assert r.headers["Content-Type"] == "application/json; charset=utf-8"
+                assert len(await r.json()) == 100
+                ids.add(r.headers["X-Request-Id"])
+        assert len(ids) == 3
+
+
+def test_simulator_thread_serves_synchronous_callers() -> None:
+    with SimulatorThread(config(records=30)) as sim:
+        request = urllib.request.Request(f"{sim.base_url}/products?per_page=100", headers=HEADERS)
+        with urllib.request.urlopen(request, timeout=10) as r:
+            first = json.loads(r.read())
+        assert len(first) == 30
+        sim.touch("products", [first[0]["id"]])  # from this (the main) thread
+        with urllib.request.urlopen(request, timeout=10) as r:
+            again = json.loads(r.read())
+        assert again[-1]["id"] == first[0]["id"] and again[-1]["name"].endswith(" (edit 1)")
+        url = sim.base_url
+    with pytest.raises(urllib.error.URLError):
+        urllib.request.urlopen(urllib.request.Request(f"{url}/products", headers=HEADERS), timeout=2)
+
+
+async def test_a_million_records_per_collection_stay_small(session, record_property) -> None:
+    tracemalloc.start()
+    try:
+        async with running_simulator(config(records=1_000_000)) as sim:
+            for name in COLLECTIONS:
+                fields = ",".join(RENDERERS[name].all_fields)
+                url: str | None = f"{sim.base_url}/{name}?per_page=100&fields={fields}"
+                for _ in range(3):
+                    assert url is not None
+                    async with session.get(url) as r:
+                        assert len(await r.json()) == 100
+                        assert r.headers["X-Pagination-Total-Entries"] == "1000000"
+                        url = str(r.links["next"]["url"])
+                window = "updated_at=>=2025-01-01T00:00:00Z<2025-02-01T00:00:00Z&per_page=100"
+                async with session.get(f"{sim.base_url}/{name}?{window}") as r:
+                    assert r.status == 200 and len(await r.json()) == 100
+            _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    record_property("peak_traced_mb", round(peak / 1e6, 2))
+    print(f"\n3 x 1,000,000 records, 12 pages served: peak traced memory {peak / 1e6:.2f} MB")
+    assert peak < 150e6

@@ -1,0 +1,115 @@
+"""`python -m xurrent_async.simulator`: serve a simulator on 127.0.0.1 until Ctrl-C.
+
+Example: python -m xurrent_async.simulator --port 8080 --records 10000 --fault html_5xx=0.1 --fault reset=0.03
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import dataclasses
+import sys
+from collections.abc import Sequence
+
+from .clock import SystemClock
+from .config import COLLECTIONS, FaultConfig, SimConfig
+from .server import Simulator
+
+_FAULT_FIELDS = {f.name: f for f in dataclasses.fields(FaultConfig)}
+
+
+def _fault(text: str) -> tuple[str, float | int | bool]:
+    name, sep, value = text.partition("=")
+    if not sep or name not in _FAULT_FIELDS:
+        raise argparse.ArgumentTypeError(f"expected KIND=VALUE with KIND one of {', '.join(_FAULT_FIELDS)}")
+    kind = type(_FAULT_FIELDS[name].default)
+    try:
+        if kind is bool:
+            return name, value.lower() in ("1", "true", "yes", "on")
+        parsed = kind(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{name}: {value!r} is not a {kind.__name__}") from None
+    if name not in ("stall_seconds", "retry_after_seconds") and not 0 <= parsed <= 1:
+        raise argparse.ArgumentTypeError(f"{name}: a probability between 0 and 1, got {value}")
+    return name, parsed
+
+
+def _limit(text: str) -> int | None:
+    value = int(text)
+    return None if value == 0 else value
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="python -m xurrent_async.simulator", description=__doc__,
+                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--port", type=int, default=8080, help="TCP port on 127.0.0.1 (0: any free port)")
+    p.add_argument("--records", type=int, default=10_000, help="records per collection")
+    p.add_argument("--seed", type=int, default=1)
+    p.add_argument("--latency-ms", type=float, default=0.0, help="added to every response")
+    p.add_argument("--jitter-ms", type=float, default=0.0, help="plus uniform(0, jitter)")
+    p.add_argument("--burst-limit", type=_limit, default=20, help="requests per burst window per token; 0: off")
+    p.add_argument("--burst-seconds", type=float, default=2.0)
+    p.add_argument("--hourly-limit", type=_limit, default=3600, help="requests per hour window per token; 0: off")
+    p.add_argument("--hour-seconds", type=float, default=3600.0, help="length of the 'hour' window")
+    p.add_argument("--record-cap", type=int, default=100_000, help="records one query can page through")
+    p.add_argument("--throttled-header", choices=("all", "last"), default="all")
+    p.add_argument("--fault", type=_fault, action="append", default=[], metavar="KIND=VALUE",
+                   help=f"fault switch, repeatable; KIND: {', '.join(_FAULT_FIELDS)}")
+    p.add_argument("--changes-per-second", type=float, default=0.0,
+                   help="share of each collection's records changed per second")
+    p.add_argument("--clock-skew-seconds", type=float, default=0.0, help="server clock = local clock + skew")
+    p.add_argument("--token-ttl", type=float, default=3600.0, help="OAuth access token lifetime in seconds")
+    return p
+
+
+def config_from(args: argparse.Namespace) -> SimConfig:
+    return SimConfig(
+        records=args.records,
+        seed=args.seed,
+        latency=args.latency_ms / 1000,
+        latency_jitter=args.jitter_ms / 1000,
+        burst_limit=args.burst_limit,
+        burst_seconds=args.burst_seconds,
+        hourly_limit=args.hourly_limit,
+        hour_seconds=args.hour_seconds,
+        record_cap=args.record_cap,
+        throttled_header=args.throttled_header,
+        faults=FaultConfig(**dict(args.fault)),
+        changes_per_second=args.changes_per_second,
+        token_ttl_seconds=args.token_ttl,
+    )
+
+
+async def serve(config: SimConfig, port: int, skew: float) -> None:
+    sim = Simulator(config, clock=SystemClock(skew))
+    await sim.start(port)
+    client_id, secret = next(iter(config.oauth_clients.items()), ("-", "-"))
+    token = config.tokens[0] if config.tokens else "-"
+    print(
+        f"Xurrent simulator: {config.records} records in each of {', '.join(COLLECTIONS)}\n"
+        f"  base URL        {sim.base_url}\n"
+        f"  token URL       {sim.token_url}\n"
+        f"  personal token  {token}\n"
+        f"  account         {config.account_id}\n"
+        f"  OAuth client    {client_id} / secret {secret}\n"
+        f"  try: curl -H 'Authorization: Bearer {token}' -H 'X-Xurrent-Account: {config.account_id}' "
+        f"-i '{sim.base_url}/organizations?per_page=100'\n"
+        "Ctrl-C stops it.",
+        flush=True,
+    )
+    try:
+        await asyncio.Event().wait()
+    finally:
+        await sim.stop()
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    with contextlib.suppress(KeyboardInterrupt):  # Ctrl-C is the way to stop it
+        asyncio.run(serve(config_from(args), args.port, args.clock_skew_seconds))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,180 @@
+"""HTTP handlers: POST /token, GET /v1/<collection> and GET /v1/<collection>/<id>.
+
+Order of checks on a collection request, as the client sees it:
+1. bad, missing or expired bearer token -> 401 {"message": "Unauthorized"}, no X-RateLimit-*;
+2. over the hourly or burst limit -> 429 {"message": "Too Many Requests"} + Retry-After (no quota used);
+3. `X-Xurrent-Account` (or legacy `X-4me-Account`) not the account -> 404 {"message": "Unknown account: <x>"};
+4. unknown collection or record -> 404 {"message": "Not found"}; forbidden collection -> 403;
+5. injected faults; then the answer. Everything after step 1 carries X-RateLimit-*.
+`page=` is accepted and ignored: pagination is cursor-only (`search_after`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import binascii
+import math
+import secrets
+import uuid
+
+from aiohttp import web
+from aiohttp.typedefs import Handler
+
+from .auth import bearer_token
+from .config import COLLECTIONS
+from .faults import abort_connection, not_a_list_body, truncate
+from .limits import retry_after_seconds
+from .listing import list_page, one_record
+from .responses import compress, json_response
+from .server import Simulator
+from .timefmt import http_date
+
+SIM = web.AppKey("simulator", Simulator)
+
+
+@web.middleware
+async def common(request: web.Request, handler: Handler) -> web.StreamResponse:
+    sim = request.app[SIM]
+    cfg = sim.config
+    delay = cfg.latency + (sim.jitter.uniform(0, cfg.latency_jitter) if cfg.latency_jitter > 0 else 0.0)
+    if delay > 0:
+        await asyncio.sleep(delay)
+    try:
+        response = await handler(request)
+    except web.HTTPException as exc:  # aiohttp's own 404/405: answer them in the API's JSON shape
+        response = json_response(exc.status, {"message": exc.reason})
+    # The server's clock, not the host's: a skewed or fake clock shows here.
+    response.headers["Date"] = http_date(sim.clock.now())
+    response.headers["X-Request-Id"] = uuid.uuid4().hex
+    compress(request.headers.get("Accept-Encoding", ""), response)
+    sim.stats.count_status(response.status)
+    return response
+
+
+async def token(request: web.Request) -> web.Response:
+    sim = request.app[SIM]
+    sim.stats.token_requests += 1
+    form = await request.post()
+    client_id, client_secret = form.get("client_id"), form.get("client_secret")
+    if client_id is None:
+        client_id, client_secret = _basic_credentials(request.headers.get("Authorization"))
+    if form.get("grant_type") != "client_credentials":
+        return json_response(400, {"error": "unsupported_grant_type",
+                                   "error_description": "grant_type must be client_credentials"})
+    expected = sim.config.oauth_clients.get(str(client_id)) if client_id is not None else None
+    if expected is None or not isinstance(client_secret, str) or not secrets.compare_digest(
+        expected.encode(), client_secret.encode()
+    ):
+        return json_response(400, {"error": "invalid_client",
+                                   "error_description": "Client authentication failed"})
+    ttl = sim.config.token_ttl_seconds
+    access_token = sim.tokens.issue(sim.clock.now(), ttl)
+    return json_response(200, {"access_token": access_token, "token_type": "Bearer", "expires_in": int(ttl)})
+
+
+def _basic_credentials(header: str | None) -> tuple[str | None, str | None]:
+    if not header or not header.lower().startswith("basic "):
+        return None, None
+    try:
+        user, _, password = base64.b64decode(header[6:].strip()).decode().partition(":")
+    except (binascii.Error, UnicodeDecodeError):
+        return None, None
+    return user, password
+
+
+async def collection_get(request: web.Request) -> web.Response:
+    sim = request.app[SIM]
+    cfg, stats = sim.config, sim.stats
+    collection = request.match_info["collection"]
+    stats.requests += 1
+    stats.requests_by_collection[collection] = stats.requests_by_collection.get(collection, 0) + 1
+    now = sim.clock.now()
+    access_token = bearer_token(request.headers.get("Authorization"))
+    if access_token is None or not sim.tokens.valid(access_token, now, cfg.tokens):
+        return json_response(401, {"message": "Unauthorized"})
+
+    limits = sim.limits()
+    retry_at = sim.limiter.check(access_token, now, limits)
+    if retry_at is not None:
+        return _too_many(sim, access_token, now, retry_at)
+
+    faults = cfg.faults
+    account = request.headers.get("X-Xurrent-Account", request.headers.get("X-4me-Account"))
+    problem: tuple[int, str] | None = None
+    if account != cfg.account_id:
+        problem = (404, f"Unknown account: {account or ''}")
+    elif collection not in COLLECTIONS:
+        problem = (404, "Not found")
+    elif collection in cfg.forbidden:
+        problem = (403, f"You are not authorized to access {collection}")
+    stall = kind = None
+    if problem is None:
+        stall, kind = sim.faults.stall(faults), sim.faults.pick(faults)
+    if kind == "rate_429":
+        stats.count_fault(kind)
+        return _too_many(sim, access_token, now, None)
+
+    sim.limiter.consume(access_token, now, limits)
+    headers = sim.limiter.headers(access_token, now, limits)
+    if problem is not None:
+        return json_response(problem[0], {"message": problem[1]}, headers=headers)
+    if stall:
+        stats.count_fault("stall")
+        await asyncio.sleep(faults.stall_seconds)  # other requests go on meanwhile
+    if kind == "reset":
+        stats.count_fault(kind)
+        abort_connection(request)
+    if kind == "html_5xx":
+        stats.count_fault(kind)
+        return sim.faults.html_5xx(headers)
+
+    sim.dataset.apply_changes(now, cfg.changes_per_second)
+    record_id = request.match_info.get("record_id")
+    if record_id is None:
+        link_base = (cfg.link_base_url or f"{request.scheme}://{request.host}/v1").rstrip("/")
+        answer = list_page(sim, collection, request.query.items(), link_base)
+    else:
+        answer = one_record(sim, collection, record_id)
+    headers.update(answer.headers)
+    status, body = answer.status, answer.body
+    if status == 200 and kind in ("truncated_json", "invalid_json", "not_a_list"):
+        stats.count_fault(kind)
+        if kind == "truncated_json":
+            body = truncate(body)
+        elif kind == "invalid_json":
+            body = sim.faults.not_json()
+        else:
+            body = not_a_list_body()
+            headers = {k: v for k, v in headers.items() if not k.startswith(("Link", "X-Pagination"))}
+    elif status == 200:
+        stats.records_served += answer.records
+        stats.pages_served += record_id is None
+    return json_response(status, body=body, headers=headers)
+
+
+def _too_many(sim: Simulator, access_token: str, now: float, retry_at: float | None) -> web.Response:
+    """A 429: `retry_at` from the real limiter, or None for an injected one."""
+    sim.stats.rate_limited += 1
+    faults = sim.config.faults
+    headers = sim.limiter.headers(access_token, now, sim.limits())
+    if not faults.omit_retry_after:
+        wait = retry_after_seconds(retry_at, now) if retry_at is not None else faults.retry_after_seconds
+        moment = retry_at if retry_at is not None else now + wait
+        use_date = sim.faults.http_date_retry(faults)
+        headers["Retry-After"] = http_date(math.ceil(moment)) if use_date else str(wait)
+    return json_response(429, {"message": "Too Many Requests"}, headers=headers)
+
+
+async def not_found(request: web.Request) -> web.Response:
+    return json_response(404, {"message": "Not found"})
+
+
+def build_app(sim: Simulator) -> web.Application:
+    app = web.Application(middlewares=[common])
+    app[SIM] = sim
+    app.router.add_post("/token", token)
+    app.router.add_get("/v1/{collection}", collection_get)
+    app.router.add_get("/v1/{collection}/{record_id}", collection_get)
+    app.router.add_route("*", "/{tail:.*}", not_found)
+    return app

@@ -1,0 +1,42 @@
+"""Bearer-token checks and OAuth client-credentials tokens (expiring by the simulator clock)."""
+
+from __future__ import annotations
+
+import secrets
+import threading
+from collections.abc import Iterable
+
+
+def bearer_token(header: str | None) -> str | None:
+    if not header:
+        return None
+    scheme, _, token = header.partition(" ")
+    return (token.strip() or None) if scheme.lower() == "bearer" else None
+
+
+class TokenStore:
+    def __init__(self) -> None:
+        self._expiry: dict[str, float] = {}  # access token -> epoch seconds it stops working
+        self._lock = threading.Lock()  # tests may issue tokens from another thread
+
+    def issue(self, now: float, ttl: float) -> str:
+        token = secrets.token_urlsafe(32)
+        with self._lock:
+            # Forget long-expired tokens so a long benchmark does not grow this without bound.
+            if len(self._expiry) > 10_000:
+                self._expiry = {t: e for t, e in self._expiry.items() if e > now}
+            self._expiry[token] = now + ttl
+        return token
+
+    def valid(self, token: str | None, now: float, personal_tokens: Iterable[str]) -> bool:
+        if token is None:
+            return False
+        if token in personal_tokens:
+            return True
+        with self._lock:
+            expiry = self._expiry.get(token)
+        return expiry is not None and now < expiry
+
+    def expire_all(self) -> None:
+        with self._lock:
+            self._expiry.clear()

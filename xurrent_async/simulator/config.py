@@ -1,0 +1,59 @@
+"""Simulator switches. A Simulator reads its config on every request, so tests may change fields
+while it runs and the next request sees them."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+COLLECTIONS: tuple[str, ...] = ("organizations", "products", "projects")
+
+
+@dataclass
+class FaultConfig:
+    """Probabilities in [0, 1], drawn per authenticated collection/record request from a seeded RNG."""
+
+    html_5xx: float = 0.0  # 502 or 503 with a text/html proxy page
+    reset: float = 0.0  # connection aborted without a response
+    stall: float = 0.0  # sleep stall_seconds, then answer normally
+    stall_seconds: float = 60.0
+    truncated_json: float = 0.0  # 200, JSON content type, body cut in half
+    invalid_json: float = 0.0  # 200, JSON content type, body is not JSON
+    not_a_list: float = 0.0  # 200 with a JSON object instead of an array
+    rate_429: float = 0.0  # injected 429 storm (does not consume quota)
+    retry_after_seconds: int = 1  # Retry-After of injected 429s
+    retry_after_http_date: float = 0.0  # share of all 429s (injected and real) with an HTTP-date
+    omit_retry_after: bool = False  # 429s without Retry-After
+
+
+@dataclass
+class SimConfig:
+    records: int | dict[str, int] = 1000  # per collection; a dict names each (missing = 0)
+    seed: int = 1
+    account_id: str = "sim-account"
+    tokens: tuple[str, ...] = ("sim-token",)  # personal access tokens (never expire)
+    oauth_clients: dict[str, str] = field(default_factory=lambda: {"sim-client": "sim-secret"})
+    token_ttl_seconds: float = 3600.0
+    per_page_default: int = 20
+    per_page_max: int = 100
+    record_cap: int = 100_000
+    throttled_header: str = "all"  # "all" pages of an over-cap query, or only the "last" (capped) one
+    hourly_limit: int | None = 3600
+    hour_seconds: float = 3600.0
+    burst_limit: int | None = 20
+    burst_seconds: float = 2.0
+    latency: float = 0.0
+    latency_jitter: float = 0.0
+    faults: FaultConfig = field(default_factory=FaultConfig)
+    changes_per_second: float = 0.0  # share of each collection's records changed per clock second
+    history_days: int = 3 * 365
+    data_end: float | None = None  # None: clock now at start minus 60 s
+    hot_seconds: int = 3
+    hot_fraction: float = 0.02
+    utc_offset_minutes: int = -300
+    link_base_url: str | None = None
+    forbidden: tuple[str, ...] = ()
+
+    def record_count(self, collection: str) -> int:
+        if isinstance(self.records, int):
+            return self.records
+        return int(self.records.get(collection, 0))

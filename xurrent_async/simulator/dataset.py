@@ -1,0 +1,114 @@
+"""The three collections of one simulator: indexes, renderers, changes, and the lock that makes
+them safe to read and change from another thread (SimulatorThread)."""
+
+from __future__ import annotations
+
+import functools
+import json
+import math
+import threading
+from collections.abc import Iterable
+
+from .config import COLLECTIONS, SimConfig
+from .data import CollectionData, splitmix64
+from .records import RENDERERS, Pools, Record, Renderer, node_id
+from .search import Searcher
+from .timefmt import TimestampFormatter
+
+_SALT = {"organizations": 1, "products": 2, "projects": 3}
+_ID_BASE = {"organizations": 1_001, "products": 10_000_001, "projects": 20_000_001}
+
+
+class Dataset:
+    def __init__(self, config: SimConfig, now: float) -> None:
+        self.lock = threading.RLock()
+        self.data_end = int(config.data_end if config.data_end is not None else now - 60)
+        self._seed = config.seed
+        fmt = TimestampFormatter(config.utc_offset_minutes)
+        self.collections: dict[str, CollectionData] = {}
+        self.renderers: dict[str, Renderer] = {}
+        for name in COLLECTIONS:
+            data = CollectionData(
+                config.record_count(name),
+                seed=config.seed,
+                salt=_SALT[name],
+                id_base=_ID_BASE[name],
+                data_end=self.data_end,
+                history_seconds=config.history_days * 86_400,
+                hot_seconds=config.hot_seconds,
+                hot_fraction=config.hot_fraction,
+            )
+            self.collections[name] = data
+            self.renderers[name] = RENDERERS[name](data, config.seed, _SALT[name], fmt)
+        orgs = self.renderers["organizations"]
+        org_ids = self.collections["organizations"].ids
+
+        @functools.lru_cache(maxsize=16_384)  # parents and owners repeat; render each org ref once
+        def org_ref(pos: int) -> Record:
+            return {"id": org_ids[pos], "name": orgs.base_name(pos), "nodeID": node_id("Organization", org_ids[pos])}
+
+        pools = Pools(config.account_id, org_ref, len(org_ids))
+        for renderer in self.renderers.values():
+            renderer.pools, renderer.org_ref, renderer.org_count = pools, org_ref, len(org_ids)
+        self.searcher = Searcher()
+        self._last_change: float = now
+        self._change_debt = dict.fromkeys(COLLECTIONS, 0.0)
+        self._change_counter = dict.fromkeys(COLLECTIONS, 0)
+
+    # -- reading -----------------------------------------------------------------------------
+    def render(self, collection: str, pos: int, fields: tuple[str, ...] | None = None) -> Record:
+        record = self.renderers[collection].render(pos)
+        if fields is None:
+            return record
+        return {name: record[name] for name in fields}
+
+    def list_fields(self, collection: str, asked: tuple[str, ...] | None) -> tuple[str, ...]:
+        renderer = self.renderers[collection]
+        if asked is None:
+            return renderer.default_fields
+        return tuple(name for name in renderer.all_fields if name in ("id", "nodeID") or name in asked)
+
+    def truth(self, collection: str) -> dict[int, Record]:
+        with self.lock:
+            data = self.collections[collection]
+            records = {data.ids[pos]: self.render(collection, pos) for pos in range(data.n)}
+        # A JSON round trip: the same values a GET returns, and no shared (mutable) references.
+        return {record_id: json.loads(json.dumps(record)) for record_id, record in records.items()}
+
+    def positions(self, collection: str, ids: Iterable[int]) -> list[int]:
+        data = self.collections[collection]
+        found = []
+        for record_id in ids:
+            pos = data.position(record_id)
+            if pos is None:
+                raise KeyError(f"{collection} has no record with id {record_id}")
+            found.append(pos)
+        return found
+
+    # -- changing ----------------------------------------------------------------------------
+    def change(self, collection: str, ids: Iterable[int], at: float, *, edit: bool) -> None:
+        with self.lock:
+            data = self.collections[collection]
+            for pos in self.positions(collection, ids):
+                data.change(pos, int(at), edit=edit)
+
+    def apply_changes(self, now: float, per_second: float) -> None:
+        """Lazily play `per_second` (share of each collection per second) up to `now`."""
+        with self.lock:
+            elapsed = now - self._last_change
+            if elapsed <= 0:
+                return
+            self._last_change = now
+            if per_second <= 0:
+                return
+            for name, data in self.collections.items():
+                if data.n == 0:
+                    continue
+                debt = self._change_debt[name] + elapsed * per_second * data.n
+                count = min(math.floor(debt), data.n)
+                self._change_debt[name] = debt - math.floor(debt)
+                salt = splitmix64(self._seed * 977 + _SALT[name])
+                for _ in range(count):
+                    k = self._change_counter[name] = self._change_counter[name] + 1
+                    data.change(splitmix64(salt + k) % data.n, int(now), edit=True)
+

@@ -1,0 +1,83 @@
+"""The bodies and headers of GET /v1/<collection> (a page) and GET /v1/<collection>/<id>.
+
+Pages are JSON arrays with X-Pagination-* headers and, unless it is the last page, a
+`Link: <url>; rel="next"` that keeps every query parameter and replaces `search_after`. A query can
+page through at most `record_cap` records: the page that reaches the cap has no next link, and
+X-Pagination-Throttled says so (on every page of such a query, or only that page, per config).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from urllib.parse import quote, urlencode
+
+from .data import CollectionData
+from .query import QueryError, encode_cursor, parse_query
+from .responses import json_body
+from .server import Simulator
+
+
+@dataclass
+class Answer:
+    status: int
+    body: bytes
+    headers: dict[str, str] = field(default_factory=dict)
+    records: int = 0  # records in the body
+
+
+def sort_key(data: CollectionData, sort: tuple[tuple[str, bool], ...], pos: int) -> tuple[int, ...]:
+    """The cursor key of a record: its values of the sort fields (id last)."""
+    values = {"id": data.ids[pos], "created_at": data.created[pos]}
+    return tuple(values[name] if name in values else data.updated_at(pos) for name, _ in sort)
+
+
+def list_page(sim: Simulator, collection: str, query_items: Iterable[tuple[str, str]], link_base: str) -> Answer:
+    """One page of `collection`; `link_base` is what next links start with (".../v1")."""
+    cfg, ds = sim.config, sim.dataset
+    items = list(query_items)
+    params: dict[str, list[str]] = {}
+    for name, value in items:
+        params.setdefault(name, []).append(value)
+    try:
+        query = parse_query(params, ds.renderers[collection].all_fields, cfg.per_page_default, cfg.per_page_max)
+    except QueryError as exc:
+        return Answer(400, json_body({"message": str(exc)}))
+    served = query.cursor.served if query.cursor else 0
+    cap = cfg.record_cap
+    fields = ds.list_fields(collection, query.fields)
+    with ds.lock:
+        data = ds.collections[collection]
+        page = ds.searcher.search(
+            data, query.filters, query.sort, query.cursor.key if query.cursor else None,
+            max(0, min(query.per_page, cap - served)), query.signature,
+        )
+        records = [ds.render(collection, pos, fields) for pos in page.positions]
+        last_key = sort_key(data, query.sort, page.positions[-1]) if page.positions else None
+    reached = served + len(records)
+    per_page = query.per_page
+    headers = {
+        "X-Pagination-Per-Page": str(per_page),
+        "X-Pagination-Current-Page": str(served // per_page + 1),  # counted through the cursor
+        "X-Pagination-Total-Pages": str(math.ceil(page.total / per_page)),
+        "X-Pagination-Total-Entries": str(page.total),
+    }
+    capped = reached >= cap and page.more  # the cap cut the walk short here
+    if page.total > cap and (cfg.throttled_header == "all" or capped):
+        headers["X-Pagination-Throttled"] = "true"
+    if page.more and not capped and last_key is not None:
+        pairs = [(k, v) for k, v in items if k != "search_after"]
+        pairs.append(("search_after", encode_cursor(reached, last_key, query.sort)))
+        url = f"{link_base}/{collection}?{urlencode(pairs, quote_via=quote, safe=',:')}"
+        headers["Link"] = f'<{url}>; rel="next"'
+    return Answer(200, json_body(records), headers, len(records))
+
+
+def one_record(sim: Simulator, collection: str, record_id: str) -> Answer:
+    ds = sim.dataset
+    with ds.lock:
+        pos = ds.collections[collection].position(int(record_id)) if record_id.isdigit() else None
+        if pos is None:
+            return Answer(404, json_body({"message": "Not found"}))
+        return Answer(200, json_body(ds.render(collection, pos)), records=1)

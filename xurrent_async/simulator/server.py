@@ -1,0 +1,102 @@
+"""The Simulator: configuration, clock, data and counters of one server, its start/stop, and the
+helpers tests use to inspect and change the data while it runs."""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Iterable
+
+from aiohttp import web
+
+from .auth import TokenStore
+from .clock import Clock, SystemClock
+from .config import COLLECTIONS, SimConfig
+from .dataset import Dataset
+from .faults import FaultInjector
+from .limits import Limits, RateLimiter
+from .records import Record
+from .stats import SimStats
+
+HOST = "127.0.0.1"  # never anything else: the simulator is for local use only
+
+
+class Simulator:
+    def __init__(self, config: SimConfig | None = None, *, clock: Clock | None = None) -> None:
+        self.config = config if config is not None else SimConfig()
+        self.clock: Clock = clock if clock is not None else SystemClock()
+        self.dataset = Dataset(self.config, self.clock.now())
+        self.tokens = TokenStore()
+        self.limiter = RateLimiter()
+        self.faults = FaultInjector(self.config.seed)
+        self.jitter = random.Random(self.config.seed)
+        self.stats = SimStats()
+        self.port: int | None = None
+        self._runner: web.AppRunner | None = None
+
+    # -- lifecycle ---------------------------------------------------------------------------
+    async def start(self, port: int = 0) -> None:
+        from .app import build_app  # app.py needs this class; importing late avoids a cycle
+
+        # handler_cancellation: a stalled handler ends when its client gives up.
+        runner = web.AppRunner(build_app(self), handler_cancellation=True, shutdown_timeout=0.5, access_log=None)
+        await runner.setup()
+        site = web.TCPSite(runner, HOST, port)
+        await site.start()
+        self._runner = runner
+        self.port = runner.addresses[0][1]
+
+    async def stop(self) -> None:
+        if self._runner is not None:
+            await self._runner.cleanup()
+            self._runner = None
+
+    @property
+    def origin(self) -> str:
+        if self.port is None:
+            raise RuntimeError("the simulator is not running")
+        return f"http://{HOST}:{self.port}"
+
+    @property
+    def base_url(self) -> str:
+        return f"{self.origin}/v1"
+
+    @property
+    def token_url(self) -> str:
+        return f"{self.origin}/token"
+
+    def limits(self) -> Limits:
+        c = self.config
+        return Limits(c.hourly_limit, c.hour_seconds, c.burst_limit, c.burst_seconds)
+
+    # -- helpers for tests (safe from any thread) ----------------------------------------------
+    def reset_stats(self) -> None:
+        self.stats = SimStats()
+
+    def truth(self, collection: str) -> dict[int, Record]:
+        """Every record now held, all fields, exactly as GET /v1/<collection>/<id> returns it."""
+        _check(collection)
+        return self.dataset.truth(collection)
+
+    def ids(self, collection: str) -> list[int]:
+        _check(collection)
+        return list(self.dataset.collections[collection].ids)
+
+    def touch(self, collection: str, ids: Iterable[int], at: float | None = None) -> None:
+        """Change records: updated_at := `at` (default: clock now), whole second, and the name or
+        subject gains an " (edit N)" suffix."""
+        _check(collection)
+        self.dataset.change(collection, ids, self.clock.now() if at is None else at, edit=True)
+
+    def set_updated_at(self, collection: str, ids: Iterable[int], at: float) -> None:
+        """Move records onto one updated_at second without other changes (boundary and cap tests)."""
+        _check(collection)
+        self.dataset.change(collection, ids, at, edit=False)
+
+    def issue_token(self, ttl: float | None = None) -> str:
+        """An OAuth access token, as POST /token would hand out, without a request."""
+        return self.tokens.issue(self.clock.now(), self.config.token_ttl_seconds if ttl is None else ttl)
+
+
+def _check(collection: str) -> None:
+    if collection not in COLLECTIONS:
+        raise KeyError(f"unknown collection {collection!r}; expected one of {', '.join(COLLECTIONS)}")

@@ -1,0 +1,23 @@
+"""Counters a test or benchmark reads to see what the simulator served."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+@dataclass
+class SimStats:
+    requests: int = 0  # GETs of /v1/<collection>[/<id>], whatever their outcome
+    by_status: dict[int, int] = field(default_factory=dict)  # every response sent (resets have none)
+    rate_limited: int = 0  # 429s served, real or injected
+    faults: dict[str, int] = field(default_factory=dict)  # injected faults by kind
+    token_requests: int = 0  # POST /token
+    records_served: int = 0  # records in successful list pages and record GETs
+    pages_served: int = 0  # successful list pages
+    requests_by_collection: dict[str, int] = field(default_factory=dict)
+
+    def count_status(self, status: int) -> None:
+        self.by_status[status] = self.by_status.get(status, 0) + 1
+
+    def count_fault(self, kind: str) -> None:
+        self.faults[kind] = self.faults.get(kind, 0) + 1
