@@ -141,3 +141,13 @@ async def test_faults_leave_token_requests_alone_and_follow_their_probability(se
         failed = sum(s != 200 for s in statuses)
         assert 60 < failed < 140 and sim.stats.faults == {"html_5xx": failed}
         assert sim.stats.records_served == 200 - failed
+
+
+async def test_latency_and_jitter_are_added_to_every_response(session) -> None:
+    config = SimConfig(records=5, latency=0.1, latency_jitter=0.05, burst_limit=None)
+    async with running_simulator(config) as sim:
+        for url in (f"{sim.base_url}/products", f"{sim.origin}/nowhere"):
+            started = time.monotonic()
+            async with session.get(url) as r:
+                await r.read()
+            assert 0.1 <= time.monotonic() - started < 2

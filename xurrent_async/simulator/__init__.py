@@ -1,9 +1,23 @@
 """A local Xurrent (formerly 4me) REST API for tests, the demo and the benchmark.
 
-It plays the contract in xurrent-api.md over a seeded, generated data set: bearer tokens and the
-OAuth client-credentials flow, cursor pagination with Link headers and the record cap, filters and
-sorting, per-token rate limits, and switchable faults. It binds 127.0.0.1 only. See app.py for the
-order of checks and the error bodies.
+It plays the contract in xurrent-api.md over a seeded, generated data set of any size (records are
+closed-form functions of their position, rendered on demand: a million records cost no memory):
+bearer tokens and the OAuth client-credentials flow, cursor pagination with Link headers and the
+record cap, filters and sorting, per-token rate limits, switchable faults, records that change
+while a sync runs. It binds 127.0.0.1 only, and imports nothing from the connector.
+
+Choices where the real API is unconfirmed or unspecified:
+- default order is (updated_at, id) ascending for all three collections (the real default is by
+  name for products, unconfirmed for the others); `sort=` takes id, created_at and updated_at, and
+  an implicit id tie-breaker follows the direction of the last field named;
+- a missing or unknown account header answers 404 {"message": "Unknown account: <x>"};
+- a forbidden collection answers 403 {"message": "You are not authorized to access <collection>"};
+- `page=` is ignored (cursor pagination only); X-RateLimit-* are omitted when the hourly limit is off.
+See app.py for the order of checks.
+
+    async with running_simulator(SimConfig(records=10_000)) as sim: ...  # sim.base_url, sim.token_url
+    with SimulatorThread(SimConfig(records=10_000)) as sim: ...          # for synchronous callers
+    python -m xurrent_async.simulator --port 8080 --records 10000          # from a shell
 """
 
 from .clock import FakeClock, SystemClock

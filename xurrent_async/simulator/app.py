@@ -12,8 +12,6 @@ Order of checks on a collection request, as the client sees it:
 from __future__ import annotations
 
 import asyncio
-import base64
-import binascii
 import math
 import secrets
 import uuid
@@ -21,7 +19,7 @@ import uuid
 from aiohttp import web
 from aiohttp.typedefs import Handler
 
-from .auth import bearer_token
+from .auth import basic_credentials, bearer_token
 from .config import COLLECTIONS
 from .faults import abort_connection, not_a_list_body, truncate
 from .limits import retry_after_seconds
@@ -35,6 +33,7 @@ SIM = web.AppKey("simulator", Simulator)
 
 @web.middleware
 async def common(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """Latency, and what every response carries: Date (simulator clock), X-Request-Id, encoding."""
     sim = request.app[SIM]
     cfg = sim.config
     delay = cfg.latency + (sim.jitter.uniform(0, cfg.latency_jitter) if cfg.latency_jitter > 0 else 0.0)
@@ -58,7 +57,7 @@ async def token(request: web.Request) -> web.Response:
     form = await request.post()
     client_id, client_secret = form.get("client_id"), form.get("client_secret")
     if client_id is None:
-        client_id, client_secret = _basic_credentials(request.headers.get("Authorization"))
+        client_id, client_secret = basic_credentials(request.headers.get("Authorization"))
     if form.get("grant_type") != "client_credentials":
         return json_response(400, {"error": "unsupported_grant_type",
                                    "error_description": "grant_type must be client_credentials"})
@@ -71,16 +70,6 @@ async def token(request: web.Request) -> web.Response:
     ttl = sim.config.token_ttl_seconds
     access_token = sim.tokens.issue(sim.clock.now(), ttl)
     return json_response(200, {"access_token": access_token, "token_type": "Bearer", "expires_in": int(ttl)})
-
-
-def _basic_credentials(header: str | None) -> tuple[str | None, str | None]:
-    if not header or not header.lower().startswith("basic "):
-        return None, None
-    try:
-        user, _, password = base64.b64decode(header[6:].strip()).decode().partition(":")
-    except (binascii.Error, UnicodeDecodeError):
-        return None, None
-    return user, password
 
 
 async def collection_get(request: web.Request) -> web.Response:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import base64
+import binascii
 import secrets
 import threading
 from collections.abc import Iterable
@@ -12,6 +14,17 @@ def bearer_token(header: str | None) -> str | None:
         return None
     scheme, _, token = header.partition(" ")
     return (token.strip() or None) if scheme.lower() == "bearer" else None
+
+
+def basic_credentials(header: str | None) -> tuple[str | None, str | None]:
+    """(client_id, client_secret) from HTTP Basic authentication, which OAuth clients may use."""
+    if not header or not header.lower().startswith("basic "):
+        return None, None
+    try:
+        user, _, password = base64.b64decode(header[6:].strip()).decode().partition(":")
+    except (binascii.Error, UnicodeDecodeError):
+        return None, None
+    return user, password
 
 
 class TokenStore:

@@ -27,6 +27,9 @@ class FaultConfig:
 
 @dataclass
 class SimConfig:
+    """The data set (records, seed, account, history, hot seconds, offset) is fixed when the Simulator
+    is built; every other field may change while it runs."""
+
     records: int | dict[str, int] = 1000  # per collection; a dict names each (missing = 0)
     seed: int = 1
     account_id: str = "sim-account"
