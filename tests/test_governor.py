@@ -27,7 +27,7 @@ class FakeTime:
 
 
 def governor(t: FakeTime, **kwargs) -> RateGovernor:
-    kwargs.setdefault("burst_limit", None)  # the burst bucket runs on the loop's clock: tested elsewhere
+    kwargs.setdefault("burst_limit", None)
     return RateGovernor(clock=t.clock, sleep=t.sleep, **kwargs)
 
 
@@ -112,11 +112,30 @@ async def test_a_token_shared_with_another_client_follows_the_servers_lower_figu
     assert t.now - before == pytest.approx(101.0)
 
 
-async def test_the_burst_bucket_spaces_requests_under_the_limit():
-    loop = asyncio.get_running_loop()
-    g = RateGovernor(burst_limit=20, burst_seconds=0.2, hourly_limit=None)
-    started = loop.time()
-    for _ in range(21):
+async def test_the_burst_window_lets_n_through_then_one_per_freed_slot():
+    t = FakeTime()
+    g = governor(t, burst_limit=20, burst_seconds=2.0, hourly_limit=None, burst_safety=0.03)
+    sent: list[float] = []
+    for _ in range(45):
         await g.acquire()
-    # 21 requests at 20 per 0.2 s (less the safety margin) cannot take less than 0.2 s.
-    assert loop.time() - started >= 0.2
+        sent.append(t.now - 1000.0)
+    assert sent[:20] == [0.0] * 20  # a burst of N is allowed, as the API allows it
+    assert sent[20] == pytest.approx(2.06) and sent[40] == pytest.approx(4.12)
+    # In every window of 2 s (and a little more, for arrival jitter) at most 20 went out.
+    for i in range(len(sent) - 20):
+        assert sent[i + 20] - sent[i] >= 2.06 - 1e-9
+
+
+async def test_concurrent_waiters_share_the_window_in_order_and_never_exceed_it():
+    t = FakeTime()
+    g = governor(t, burst_limit=5, burst_seconds=1.0, hourly_limit=None, burst_safety=0.0)
+    order: list[tuple[int, float]] = []
+
+    async def request(n: int) -> None:
+        await g.acquire()
+        order.append((n, t.now))
+
+    await asyncio.gather(*(request(n) for n in range(12)))
+    assert [n for n, _ in order] == list(range(12))
+    times = [when for _, when in order]
+    assert all(times[i + 5] - times[i] >= 1.0 for i in range(len(times) - 5))
