@@ -1,0 +1,38 @@
+"""Run as a script: one sync with a counting sink against the given simulator URL, then print the
+rows synced and this process's peak RSS as JSON. A separate process, so the peak is the sync's own."""
+
+from __future__ import annotations
+
+import json
+import resource
+import sys
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from xurrent_async.settings import parse_settings
+from xurrent_async.sync import run_sync
+
+
+class CountingSink:
+    def __init__(self) -> None:
+        self.rows = 0
+
+    def upsert(self, table: str, row: dict[str, Any]) -> None:
+        self.rows += 1
+
+    def checkpoint(self, state: dict[str, Any]) -> None:
+        pass
+
+
+def main(base_url: str) -> None:
+    settings, _ = parse_settings({"oauth_token": "sim-token", "account_id": "sim-account", "base_url": base_url,
+                                  "burst_limit": "10000", "rate_limit_per_hour": "1000000"})
+    sink = CountingSink()
+    run_sync(settings, None, sink)
+    print(json.dumps({"rows": sink.rows, "peak_rss_kb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss}))
+
+
+if __name__ == "__main__":
+    main(sys.argv[1])
