@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Any
+
+from xurrent_async.state import from_iso
 
 
 class RecordingSink:
@@ -25,3 +28,20 @@ class RecordingSink:
     def checkpoint(self, state: dict[str, Any]) -> None:
         self.ops.append(("checkpoint", None, state))
         self.checkpoints.append(state)
+
+
+def checkpoint_claims(ops: list[tuple[str, Any, Any]]) -> Iterator[tuple[str, int, int, set[int]]]:
+    """For every checkpoint in `ops`, every interval of updated_at seconds it claims as delivered
+    (everything before a stream's cursor, and its open pass's finished windows), with the ids of
+    that stream upserted before that checkpoint: (stream, start, end, upserted)."""
+    upserted: dict[str, set[int]] = {}
+    for kind, table, payload in ops:
+        if kind == "upsert":
+            upserted.setdefault(table, set()).add(payload["id"])
+            continue
+        for stream, data in payload["streams"].items():
+            intervals = [(0, from_iso(data["cursor"]))] if data.get("cursor") else []
+            if data.get("pass"):
+                intervals += [(from_iso(a), from_iso(b)) for a, b in data["pass"]["done"]]
+            for start, end in intervals:
+                yield stream, start, end, upserted.setdefault(stream, set())

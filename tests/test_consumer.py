@@ -6,9 +6,9 @@ from datetime import datetime, timezone
 
 import pytest
 
-from tests.fakes import RecordingSink
+from tests.fakes import RecordingSink, checkpoint_claims
 from xurrent_async.events import Failed, Finished, PassDone, PassStarted, Rows, WindowDone
-from xurrent_async.state import SyncState, from_iso
+from xurrent_async.state import SyncState
 from xurrent_async.sync import Consumer
 from xurrent_async.tuning import Tuning
 
@@ -64,22 +64,12 @@ def test_no_checkpoint_claims_a_window_before_all_its_rows(seed):
         if not consumer.handle(event):
             break
 
-    upserted: dict[str, set[int]] = {s: set() for s in streams}
     checked = 0
-    for kind, table, payload in sink.ops:
-        if kind == "upsert":
-            upserted[table].add(payload["id"])
-            continue
-        for stream, data in payload["streams"].items():
-            claimed = data.get("pass", {}).get("done", []) if data.get("pass") else []
-            if data.get("cursor"):
-                claimed = [["1970-01-01T00:00:00Z", data["cursor"]]]  # everything before the cursor
-            for a, b in claimed:
-                lo, hi = from_iso(a), from_iso(b)
-                for (s, (wa, wb)), ids in per_window.items():
-                    if s == stream and lo <= wa and wb <= hi:
-                        assert ids <= upserted[stream], f"checkpoint claims {stream} {wa}-{wb} too early"
-                        checked += 1
+    for stream, lo, hi, upserted in checkpoint_claims(sink.ops):
+        for (s, (wa, wb)), ids in per_window.items():
+            if s == stream and lo <= wa and wb <= hi:
+                assert ids <= upserted, f"checkpoint claims {stream} {wa}-{wb} too early"
+                checked += 1
     assert checked > 0
     assert len(sink.checkpoints) >= 2
     final = sink.checkpoints[-1]["streams"]

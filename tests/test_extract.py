@@ -8,7 +8,7 @@ import time
 
 import pytest
 
-from tests.fakes import RecordingSink
+from tests.fakes import RecordingSink, checkpoint_claims
 from xurrent_async.errors import ApiError
 from xurrent_async.resources import BY_TABLE, RowMapper, parse_timestamp
 from xurrent_async.settings import parse_settings
@@ -118,20 +118,11 @@ def test_every_checkpoint_claims_only_windows_whose_rows_were_already_upserted()
         seconds = {t: {rid: updated_second(r) for rid, r in sim.truth(t).items()} for t in COLLECTIONS}
         sink = RecordingSink()
         run_sync(settings_for(sim), None, sink, tuning=Tuning(checkpoint_rows=300, checkpoint_seconds=0.05))
-        upserted: dict[str, set[int]] = {t: set() for t in COLLECTIONS}
         claims = 0
-        for kind, table, payload in sink.ops:
-            if kind == "upsert":
-                upserted[table].add(payload["id"])
-                continue
-            for table_name, stream in payload["streams"].items():
-                intervals = [(0, from_iso(stream["cursor"]))] if stream.get("cursor") else []
-                if stream.get("pass"):
-                    intervals += [(from_iso(a), from_iso(b)) for a, b in stream["pass"]["done"]]
-                for a, b in intervals:
-                    due = {rid for rid, s in seconds[table_name].items() if a <= s < b}
-                    assert due <= upserted[table_name], f"{table_name} {to_iso(a)}..{to_iso(b)} claimed early"
-                    claims += 1
+        for table, a, b, upserted in checkpoint_claims(sink.ops):
+            due = {rid for rid, s in seconds[table].items() if a <= s < b}
+            assert due <= upserted, f"{table} {to_iso(a)}..{to_iso(b)} claimed early"
+            claims += 1
         assert claims > 10 and len(sink.checkpoints) > 5
 
 
