@@ -25,12 +25,16 @@ from __future__ import annotations
 
 import asyncio
 import collections
+import logging
 import math
 import time
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from email.utils import parsedate_to_datetime
 
+log = logging.getLogger(__name__)
+# Waits at least this long are said in the log, so a quiet sync is never a mystery.
+LOGGED_WAIT_SECONDS = 5.0
 # Retry-After values beyond this are treated as this: the hourly window is the longest real wait.
 MAX_RETRY_AFTER_SECONDS = 3660.0
 # Without Retry-After, wait one burst window, doubling on consecutive 429s up to this.
@@ -128,6 +132,7 @@ class RateGovernor:
         self._reset_epoch: float | None = None  # the server's Reset, to notice a new window
         self._paused_until = 0.0
         self._consecutive_429 = 0
+        self._quota_logged = False
         self._in_flight = 0
         self.stats = GovernorStats()
 
@@ -141,6 +146,10 @@ class RateGovernor:
                 if self._reset_at is None:
                     # Budget spent but no window known: assume it opened with our first request.
                     self._reset_at = now + self._hour_seconds
+                if self._reset_at - now > wait and not self._quota_logged:
+                    self._quota_logged = True
+                    log.info("The token's hourly quota (%s requests) is used up: every request waits %.0f s "
+                             "for it to reset", self.hourly_limit, self._reset_at - now)
                 wait = max(wait, self._reset_at - now)
                 if wait <= 0:
                     self._open_window()
@@ -165,6 +174,7 @@ class RateGovernor:
         self._in_flight = max(0, self._in_flight - 1)
 
     def _open_window(self) -> None:
+        self._quota_logged = False
         self._remaining = float(self.hourly_limit) if self.hourly_limit else None
         self._reset_at = None
         self._reset_epoch = None
@@ -208,7 +218,10 @@ class RateGovernor:
                     self._burst_seconds * 2 ** (self._consecutive_429 - 1),
                 )
         pause = min(max(retry_after, 0.0), MAX_RETRY_AFTER_SECONDS)
-        self._paused_until = max(self._paused_until, self._clock() + pause)
+        until = self._clock() + pause
+        if pause >= LOGGED_WAIT_SECONDS and until > self._paused_until:  # short pauses show in the progress lines
+            log.warning("Xurrent answered 429 (rate limited): every request on this token waits %.0f s", pause)
+        self._paused_until = max(self._paused_until, until)
         return pause
 
     @property
