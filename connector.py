@@ -15,11 +15,9 @@ import logging
 from collections.abc import Iterator
 from typing import Any
 
-from fivetran_connector_sdk import Connector, form_field
+from fivetran_connector_sdk import ConfigurationForm, Connector, Test, form_field
 from fivetran_connector_sdk import Logging as log
 from fivetran_connector_sdk import Operations as op
-from fivetran_connector_sdk.configuration_form import ConfigurationForm
-from fivetran_connector_sdk.test import Test
 
 from xurrent_async.connection_test import check_connection
 from xurrent_async.errors import ConfigurationError
