@@ -287,3 +287,32 @@ async def test_no_secret_reaches_logs_or_errors_in_any_failure(caplog):
     everything = "\n".join(texts) + caplog.text
     for secret in (TOKEN, SECRET, "Bearer "):
         assert secret not in everything
+
+
+async def test_the_token_endpoint_is_retried_when_it_fails_like_a_server():
+    from aiohttp import web
+
+    calls = 0
+
+    async def token(request: web.Request) -> web.Response:
+        nonlocal calls
+        calls += 1
+        if calls <= 2:
+            return web.Response(status=502, text="<html>Bad Gateway</html>", content_type="text/html")
+        return web.json_response({"access_token": "fresh", "token_type": "Bearer", "expires_in": 3600})
+
+    app = web.Application()
+    app.router.add_post("/token", token)
+    runner = web.AppRunner(app)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    port = runner.addresses[0][1]
+    try:
+        async with aiohttp.ClientSession() as session:
+            auth = ClientCredentials(session, f"http://127.0.0.1:{port}/token", "id", SECRET,
+                                     retry_attempts=3, backoff_base_seconds=0.01)
+            assert await auth.token() == "fresh"
+            assert calls == 3
+    finally:
+        await runner.cleanup()

@@ -163,7 +163,7 @@ def test_initial_sync_days_limits_the_first_sync_to_recent_records():
             expected = {rid for rid, r in truth.items() if updated_second(r) >= since + 60}
             got = set(sink.rows.get(table, {}))
             assert expected <= got
-            assert all(updated_second(truth[rid]) >= since - 120 for rid in got)
+            assert all(updated_second(truth[rid]) >= since - 86400 - 120 for rid in got)  # a day spare for skew
             assert len(got) < 2_000
 
 
@@ -201,3 +201,14 @@ def test_a_failing_destination_stops_the_worker_and_update_returns():
         left = [t for t in set(threading.enumerate()) - before if t.is_alive()]
         assert not [t for t in left if t.name == "xurrent-extract"]
         assert not [t for t in left if not t.name.startswith("asyncio_") or t.daemon is False], left
+
+
+def test_a_failing_stream_stops_the_sync_at_once_not_after_the_others_finish():
+    # Products are forbidden; the other two streams would take long to walk at this latency.
+    config = unlimited(records={"organizations": 20_000, "products": 100, "projects": 20_000}, latency=0.05,
+                       forbidden=("products",))
+    with SimulatorThread(config) as sim:
+        started = time.monotonic()
+        with pytest.raises(ApiError, match="HTTP 403"):
+            run_sync(settings_for(sim, max_concurrency="2"), None, RecordingSink(), tuning=FAST)
+        assert time.monotonic() - started < 5  # the whole sync would need ~20 s

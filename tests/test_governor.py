@@ -78,10 +78,10 @@ async def test_an_exhausted_quota_waits_for_the_reset_announced_by_the_server():
     t = FakeTime()
     g = governor(t, hourly_limit=3600)
     server_date = 1_800_000_000.0
-    await g.acquire()
-    g.release()
+    ticket = await g.acquire()
     g.observe({"X-RateLimit-Limit": "3600", "X-RateLimit-Remaining": "0",
                "X-RateLimit-Reset": str(int(server_date + 120))}, server_date)
+    g.release(ticket)
     before = t.now
     await g.acquire()
     assert t.now - before == pytest.approx(121.0)  # the reset, plus one second for whole-second headers
@@ -101,12 +101,11 @@ async def test_local_counting_stops_at_the_quota_even_before_any_header():
 async def test_a_token_shared_with_another_client_follows_the_servers_lower_figure():
     t = FakeTime()
     g = governor(t, hourly_limit=3600)
-    await g.acquire()
+    ticket = await g.acquire()
     g.observe({"X-RateLimit-Remaining": "3", "X-RateLimit-Reset": "1800000100"}, 1_800_000_000.0)
-    g.release()
+    g.release(ticket)
     for _ in range(3):
-        await g.acquire()
-        g.release()
+        g.release(await g.acquire())
     before = t.now
     await g.acquire()
     assert t.now - before == pytest.approx(101.0)
@@ -117,7 +116,7 @@ async def test_the_burst_window_lets_n_through_then_one_per_freed_slot():
     g = governor(t, burst_limit=20, burst_seconds=2.0, hourly_limit=None, burst_safety=0.03)
     sent: list[float] = []
     for _ in range(45):
-        await g.acquire()
+        g.release(await g.acquire())  # answered at once: the slot frees one window later
         sent.append(t.now - 1000.0)
     assert sent[:20] == [0.0] * 20  # a burst of N is allowed, as the API allows it
     assert sent[20] == pytest.approx(2.06) and sent[40] == pytest.approx(4.12)
@@ -132,10 +131,42 @@ async def test_concurrent_waiters_share_the_window_in_order_and_never_exceed_it(
     order: list[tuple[int, float]] = []
 
     async def request(n: int) -> None:
-        await g.acquire()
+        ticket = await g.acquire()
         order.append((n, t.now))
+        await asyncio.sleep(0)
+        g.release(ticket)
 
     await asyncio.gather(*(request(n) for n in range(12)))
     assert [n for n, _ in order] == list(range(12))
     times = [when for _, when in order]
     assert all(times[i + 5] - times[i] >= 1.0 for i in range(len(times) - 5))
+
+
+async def test_a_slot_is_held_while_its_request_is_in_flight_and_a_window_after_its_response():
+    t = FakeTime()
+    g = governor(t, burst_limit=2, burst_seconds=1.0, hourly_limit=None, burst_safety=0.0)
+    first = await g.acquire()
+    second = await g.acquire()
+    third = asyncio.ensure_future(g.acquire())
+    await asyncio.sleep(0)
+    assert not third.done()  # both slots are in flight: the server may not have seen them yet
+    t.now += 0.4
+    g.release(first)  # answered after 0.4 s: it reached the server at the latest now
+    await third  # its slot frees 1 s after that response, less half the shortest round trip
+    assert t.now - 1000.0 == pytest.approx(0.4 + 1.0 - 0.2)
+    g.release(second)
+
+
+async def test_the_quota_is_checked_again_after_waiting_for_a_burst_slot():
+    t = FakeTime()
+    g = governor(t, burst_limit=1, burst_seconds=1.0, hourly_limit=3, hour_seconds=60)
+    sent: list[float] = []
+
+    async def request() -> None:
+        ticket = await g.acquire()
+        sent.append(t.now)
+        g.release(ticket)
+
+    await asyncio.gather(*(request() for _ in range(5)))
+    # Three fit in the quota; the other two had to wait for the next window, not just a slot.
+    assert len([when for when in sent if when < 1060.0]) == 3

@@ -15,11 +15,16 @@ from typing import Protocol
 from urllib.parse import urlsplit
 
 import aiohttp
+import backoff
 
 from xurrent_async.errors import AuthenticationError
 
 # Ask for a new token this long before the old one expires, so no request carries a dying token.
 REFRESH_MARGIN_SECONDS = 60.0
+
+
+class _TokenEndpointDown(AuthenticationError):
+    """The token endpoint did not answer usefully (5xx, timeout, reset): worth retrying."""
 
 
 class TokenProvider(Protocol):
@@ -65,6 +70,8 @@ class ClientCredentials:
         *,
         clock: Callable[[], float] = time.monotonic,
         margin: float = REFRESH_MARGIN_SECONDS,
+        retry_attempts: int = 3,
+        backoff_base_seconds: float = 1.0,
     ):
         self._session = session
         self._token_url = token_url
@@ -76,6 +83,12 @@ class ClientCredentials:
         self._refresh_at = 0.0
         self._lock = asyncio.Lock()
         self.requests = 0  # token endpoint calls, for tests and logs
+        # The token endpoint fails like any server: 5xx, timeouts and resets are retried with
+        # backoff; a refusal (400 invalid_client, 401) is not.
+        self._fetch = backoff.on_exception(
+            backoff.expo, _TokenEndpointDown, max_tries=retry_attempts + 1, jitter=backoff.full_jitter,
+            factor=backoff_base_seconds, max_value=60.0, logger=None,
+        )(self._fetch_once)
 
     def __repr__(self) -> str:
         return f"ClientCredentials(client_id={self._client_id!r}, secret=****)"
@@ -97,7 +110,7 @@ class ClientCredentials:
                 await self._fetch()
             return self._token  # type: ignore[return-value]
 
-    async def _fetch(self) -> None:
+    async def _fetch_once(self) -> None:
         path = urlsplit(self._token_url).path or "/"
         form = {
             "grant_type": "client_credentials",
@@ -111,11 +124,13 @@ class ClientCredentials:
                 body = await response.read()
                 status = response.status
         except (aiohttp.ClientError, asyncio.TimeoutError) as exc:
-            raise AuthenticationError(None, path, f"token endpoint unreachable: {type(exc).__name__}") from None
+            raise _TokenEndpointDown(None, path, f"token endpoint unreachable: {type(exc).__name__}") from None
         try:
             payload = json.loads(body)
         except ValueError:
             payload = None
+        if status >= 500 or (status == 200 and not isinstance(payload, dict)):
+            raise _TokenEndpointDown(status, path, f"the token endpoint failed (HTTP {status})")
         if status != 200 or not isinstance(payload, dict) or not payload.get("access_token"):
             detail = "unexpected response"
             if isinstance(payload, dict):

@@ -145,28 +145,37 @@ class XurrentClient:
         refreshed = False
         throttled_since: float | None = None
         while True:
-            token = await self._auth.token()
             async with self._semaphore:
-                await self._governor.acquire()
-                self.stats.requests += 1
+                ticket = await self._governor.acquire()
                 try:
-                    status, headers, body = await self._send(url, params, token)
-                except asyncio.TimeoutError:
-                    self._count("timeout")
-                    raise _Retryable(
-                        None, path, f"no response within {self._options.timeout_seconds:g} s"
-                    ) from None
-                except aiohttp.ClientError as exc:
-                    self._count("connection")
-                    raise _Retryable(None, path, f"connection failed ({type(exc).__name__})") from None
+                    # The token is taken only now: the governor's wait may have outlived the old one.
+                    token = await self._auth.token()
+                    self.stats.requests += 1
+                    try:
+                        status, headers, body = await self._send(url, params, token)
+                    except asyncio.TimeoutError:
+                        self._count("timeout")
+                        raise _Retryable(
+                            None, path, f"no response within {self._options.timeout_seconds:g} s"
+                        ) from None
+                    except aiohttp.ClientError as exc:
+                        self._count("connection")
+                        raise _Retryable(None, path, f"connection failed ({type(exc).__name__})") from None
+                    server_date = parse_http_date(headers.get("Date"))
+                    if server_date is not None:
+                        self.server_date = server_date
+                    if status != 401:
+                        self._governor.observe(headers, server_date)
                 finally:
-                    self._governor.release()
-            server_date = parse_http_date(headers.get("Date"))
-            if server_date is not None:
-                self.server_date = server_date
-            if status != 401:
-                self._governor.observe(headers, server_date)
+                    self._governor.release(ticket)
 
+            if status == 401:
+                if refreshed or not self._auth.can_refresh:
+                    raise AuthenticationError(401, path, _api_message(body), hint=_auth_hint(self._auth))
+                refreshed = True
+                await self._auth.refresh(token)
+                continue
+            refreshed = False  # a later expiry in the same call (e.g. after a long 429 wait) may refresh again
             if status == 429:
                 self.stats.throttled += 1
                 now = time.monotonic()
@@ -174,12 +183,6 @@ class XurrentClient:
                 if now - throttled_since > MAX_THROTTLED_SECONDS_PER_REQUEST:
                     raise ApiError(429, path, "still rate limited after two hours of waiting")
                 self._governor.on_throttled(retry_after_seconds(headers.get("Retry-After"), server_date))
-                continue
-            if status == 401:
-                if refreshed or not self._auth.can_refresh:
-                    raise AuthenticationError(401, path, _api_message(body), hint=_auth_hint(self._auth))
-                refreshed = True
-                await self._auth.refresh(token)
                 continue
             if status >= 500:
                 self._count(f"http_{status}")

@@ -78,15 +78,11 @@ class Extraction:
 
     # -- orchestration ---------------------------------------------------------------------
     async def run(self) -> None:
+        self._finished: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         for resource in self._resources:
             self._start(resource)
         try:
-            while self._tasks:
-                done, _ = await asyncio.wait(set(self._tasks), return_when=asyncio.FIRST_EXCEPTION)
-                for task in done:
-                    self._tasks.discard(task)
-                    if not task.cancelled() and task.exception() is not None:
-                        raise task.exception()  # type: ignore[misc]
+            await self._finished  # set when the last window ends, or at the first failure
         finally:
             for task in self._tasks:
                 task.cancel()
@@ -96,7 +92,18 @@ class Extraction:
     def _spawn(self, resource: Resource, coro: Awaitable[None]) -> None:
         self._outstanding[resource.table] = self._outstanding.get(resource.table, 0) + 1
         self._queued += 1
-        self._tasks.add(asyncio.ensure_future(self._tracked(resource, coro)))
+        task = asyncio.ensure_future(self._tracked(resource, coro))
+        self._tasks.add(task)
+        task.add_done_callback(self._task_done)
+
+    def _task_done(self, task: asyncio.Task[None]) -> None:
+        self._tasks.discard(task)
+        if self._finished.done():
+            return
+        if not task.cancelled() and task.exception() is not None:
+            self._finished.set_exception(task.exception())  # type: ignore[arg-type]
+        elif not self._tasks:  # a window spawns its successors before it ends, so this is the last
+            self._finished.set_result(None)
 
     async def _tracked(self, resource: Resource, coro: Awaitable[None]) -> None:
         try:
@@ -125,7 +132,9 @@ class Extraction:
         if self._settings.enable_incremental_sync and stream.cursor is not None:
             lower = stream.cursor - self._settings.lookback_minutes * 60
         elif self._settings.initial_sync_days:
-            lower = int(self._now()) - self._settings.initial_sync_days * 86400
+            # From the local clock (the server's is unknown before the first response), with a
+            # day to spare: reading a little more history is harmless, less would lose records.
+            lower = int(self._now()) - (self._settings.initial_sync_days + 1) * 86400
         self.progress[resource.table].windows_planned += 1
         if lower is None:
             self._spawn(resource, self._walk(resource, (0, 0), planning=1))
@@ -158,7 +167,9 @@ class Extraction:
             pieces = max(pieces, 2)
         if planning:
             # A new pass takes its share of the slots: every stream plans at once at the start.
-            idle = max(2, math.ceil(2 * self._settings.max_concurrency / len(self._resources)))
+            idle = math.ceil(2 * self._settings.max_concurrency / len(self._resources))
+            if self._settings.max_concurrency == 1:
+                idle = 1  # nothing runs beside it: a split would only cost requests
         else:
             idle = self._settings.max_concurrency - self._queued + 1  # this window's own slot is free
         if idle > 1:
@@ -211,7 +222,7 @@ class Extraction:
                     capped = page.throttled and page.next_url is None
             finally:
                 await pages.aclose()
-        if capped and upper > lower:
+        if capped:
             await self._continue_after_cap(resource, window, id_after, last_key, ordered)
             return
         progress.windows_done += 1
@@ -227,9 +238,11 @@ class Extraction:
                         resource.table)
         if lower is None:
             # A full pass starts at the oldest record: the walk is sorted, so it is the first one.
+            # Without a readable timestamp there, it starts at the beginning of time instead.
             first = rows[0].get("updated_at") if rows else None
-            lower = int(first.timestamp()) if first is not None else upper
-        upper = max(upper, lower)
+            lower = int(first.timestamp()) if first is not None else (0 if rows else upper)
+        # Never past the server's clock: a cursor ahead of it would skip what happens meanwhile.
+        lower = min(lower, upper)
         log.info("%s: pass %s → %s, %s record(s) to read", resource.table, to_iso(lower), to_iso(upper),
                  page.total_entries if page.total_entries is not None else "an unknown number of")
         return lower, upper

@@ -4,8 +4,9 @@ Xurrent allows, per token, a burst of N requests per 2 seconds and an hourly quo
 that opens with the first request. The governor keeps a sync under both so that, in steady state,
 it never sees a 429:
 
-* Burst: a sliding window of N sends per window (stretched by a small safety margin for arrival
-  jitter). A leaky bucket (aiolimiter) cannot model this well: with capacity C it admits up to
+* Burst: a sliding window of N requests per window, as the server counts them on arrival: a
+  slot is held until its response and for the window after it, less half the shortest round trip
+  (see SlidingWindow). A leaky bucket (aiolimiter) cannot model this well: with capacity C it admits up to
   C + N requests in a window, so only capacity 1 is safe, and then every late wake-up of the event
   loop is lost throughput (measured: 18.9 instead of 19.4 requests/s under load, and worse while
   the SDK thread holds the GIL). In a sliding window a late wake-up costs lateness/window, not
@@ -39,8 +40,8 @@ LOGGED_WAIT_SECONDS = 5.0
 MAX_RETRY_AFTER_SECONDS = 3660.0
 # Without Retry-After, wait one burst window, doubling on consecutive 429s up to this.
 MAX_DEFAULT_RETRY_AFTER_SECONDS = 300.0
-# Fraction by which the burst pace stays under the limit: absorbs jitter in arrival times.
-BURST_SAFETY = 0.03
+# Fraction by which the burst window is widened: whole-millisecond clocks, scheduling noise.
+BURST_SAFETY = 0.01
 # Added to waits derived from whole-second server timestamps.
 SERVER_TIME_MARGIN_SECONDS = 1.0
 
@@ -63,7 +64,13 @@ def parse_http_date(value: str | None) -> float | None:
 
 
 class SlidingWindow:
-    """At most `limit` acquisitions in any `period` seconds. Waiters are served in order."""
+    """At most `limit` requests *arriving at the server* in any `period` seconds.
+
+    The server counts a request when it arrives, somewhere between our send and its response. So
+    a slot is held while its request is in flight, and after the response for `period` more, less
+    half the shortest round trip seen (a new request spends at least that long on its way). Waiters
+    are served in order.
+    """
 
     def __init__(self, limit: int, period: float, clock: Callable[[], float],
                  sleep: Callable[[float], Awaitable[object]]):
@@ -71,23 +78,45 @@ class SlidingWindow:
         self._period = period
         self._clock = clock
         self._sleep = sleep
-        self._sent: collections.deque[float] = collections.deque()
+        self._answered: collections.deque[float] = collections.deque()  # when each slot frees, in order
+        self._in_flight = 0
+        self._min_rtt: float | None = None
         self._lock = asyncio.Lock()  # FIFO: the longest waiter goes first
+        self._released = asyncio.Event()
+
+    def _lead(self) -> float:
+        return min(self._min_rtt / 2, self._period / 4) if self._min_rtt is not None else 0.0
 
     async def acquire(self) -> float:
-        """Wait for a free slot and take it. Returns the seconds waited."""
-        waited = 0.0
+        """Wait for a free slot and take it. Returns the send time, to hand back to release()."""
         async with self._lock:
             while True:
                 now = self._clock()
-                while self._sent and self._sent[0] <= now - self._period:
-                    self._sent.popleft()
-                if len(self._sent) < self._limit:
-                    self._sent.append(now)
-                    return waited
-                delay = self._sent[0] + self._period - now
-                waited += delay
-                await self._sleep(delay)
+                horizon = now + self._lead()
+                while self._answered and self._answered[0] <= horizon:
+                    self._answered.popleft()
+                if self._in_flight + len(self._answered) < self._limit:
+                    self._in_flight += 1
+                    return now
+                if self._answered:
+                    await self._sleep(self._answered[0] - horizon)
+                else:  # every slot is in flight: the next response frees one
+                    self._released.clear()
+                    await self._released.wait()
+
+    def release(self, sent_at: float) -> None:
+        """The request's response came (or it failed): its slot frees `period` from now."""
+        now = self._clock()
+        rtt = now - sent_at
+        self._min_rtt = rtt if self._min_rtt is None else min(self._min_rtt, rtt)
+        self._in_flight = max(0, self._in_flight - 1)
+        self._answered.append(now + self._period)
+        self._released.set()
+
+    def cancel(self) -> None:
+        """Give back a slot that was taken but not used."""
+        self._in_flight = max(0, self._in_flight - 1)
+        self._released.set()
 
 
 def retry_after_seconds(value: str | None, server_date: float | None) -> float | None:
@@ -137,8 +166,9 @@ class RateGovernor:
         self.stats = GovernorStats()
 
     # -- before a request ------------------------------------------------------------------
-    async def acquire(self) -> None:
-        """Wait until a request on this token may be sent, then count it as sent."""
+    async def acquire(self) -> float:
+        """Wait until a request on this token may be sent, then count it as sent. Returns a ticket
+        for release()."""
         while True:
             now = self._clock()
             wait = self._paused_until - now
@@ -157,10 +187,12 @@ class RateGovernor:
                 self.stats.wait_seconds += wait
                 await self._sleep(wait)
                 continue
-            if self._burst is not None:
-                await self._burst.acquire()
-                if self._paused_until > self._clock():
-                    continue  # a 429 arrived while we waited for a slot
+            ticket = await self._burst.acquire() if self._burst is not None else self._clock()
+            # While we waited for a slot, a 429 may have paused the token or others used the quota.
+            if self._paused_until > self._clock() or (self._remaining is not None and self._remaining < 1):
+                if self._burst is not None:
+                    self._burst.cancel()
+                continue
             break
         if self._remaining is not None:
             self._remaining -= 1
@@ -168,10 +200,13 @@ class RateGovernor:
             self._reset_at = self._clock() + self._hour_seconds + SERVER_TIME_MARGIN_SECONDS
         self._in_flight += 1
         self.stats.requests += 1
+        return ticket
 
-    def release(self) -> None:
-        """The request got its response (or failed)."""
+    def release(self, ticket: float) -> None:
+        """The request got its response (or failed). Call after observe() for that response."""
         self._in_flight = max(0, self._in_flight - 1)
+        if self._burst is not None:
+            self._burst.release(ticket)
 
     def _open_window(self) -> None:
         self._quota_logged = False
@@ -189,7 +224,8 @@ class RateGovernor:
             self.hourly_limit = int(limit)
         if remaining is None:
             return
-        # Requests still in flight may not be counted in this figure yet: assume they are not.
+        # Other requests still in flight may not be counted in this figure yet: assume they are not.
+        # (This response's own request is still counted in _in_flight: release() comes after.)
         others = max(0, self._in_flight - 1)
         estimate = remaining - others
         new_window = reset is not None and reset != self._reset_epoch

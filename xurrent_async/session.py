@@ -29,7 +29,9 @@ async def open_client(settings: Settings, tuning: Tuning | None = None) -> Async
         auth: TokenProvider
         if settings.uses_oauth_client:
             assert settings.oauth_token_url and settings.client_id and settings.client_secret
-            auth = ClientCredentials(session, settings.oauth_token_url, settings.client_id, settings.client_secret)
+            auth = ClientCredentials(session, settings.oauth_token_url, settings.client_id, settings.client_secret,
+                                     retry_attempts=settings.retry_attempts,
+                                     backoff_base_seconds=tuning.backoff_base_seconds)
         else:
             assert settings.oauth_token
             auth = StaticToken(settings.oauth_token)
