@@ -126,6 +126,7 @@ async def test_rate_429_storm(session, faults, expected) -> None:
         else:
             assert retry_after == expected
         assert sim.stats.faults == {"rate_429": 3} and sim.stats.rate_limited == 3
+        assert sim.stats.retry_after_http_date == (3 if expected == "date" else 0)
 
 
 async def test_faults_leave_token_requests_alone_and_follow_their_probability(session) -> None:

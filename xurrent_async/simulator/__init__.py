@@ -4,7 +4,8 @@ It plays the contract in xurrent-api.md over a seeded, generated data set of any
 closed-form functions of their position, rendered on demand: a million records cost no memory):
 bearer tokens and the OAuth client-credentials flow, cursor pagination with Link headers and the
 record cap, filters and sorting, per-token rate limits, switchable faults, records that change
-while a sync runs. It binds 127.0.0.1 only, and imports nothing from the connector.
+while a sync runs, and corrupt records on demand (`sim.corrupt(collection, id, patch)`). It binds
+127.0.0.1 only, and imports nothing from the connector.
 
 Choices where the real API is unconfirmed or unspecified:
 - default order is (updated_at, id) ascending for all three collections (the real default is by
@@ -22,12 +23,14 @@ See app.py for the order of checks.
 
 from .clock import FakeClock, SystemClock
 from .config import COLLECTIONS, FaultConfig, SimConfig
+from .dataset import REMOVE
 from .runner import SimulatorThread, running_simulator
 from .server import Simulator
 from .stats import SimStats
 
 __all__ = [
     "COLLECTIONS",
+    "REMOVE",
     "FakeClock",
     "FaultConfig",
     "SimConfig",

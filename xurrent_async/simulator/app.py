@@ -69,7 +69,9 @@ async def token(request: web.Request) -> web.Response:
                                    "error_description": "Client authentication failed"})
     ttl = sim.config.token_ttl_seconds
     access_token = sim.tokens.issue(sim.clock.now(), ttl)
-    return json_response(200, {"access_token": access_token, "token_type": "Bearer", "expires_in": int(ttl)})
+    # A server may revoke a token before the lifetime it announced: token_expires_in plays that.
+    reported = ttl if sim.config.token_expires_in is None else sim.config.token_expires_in
+    return json_response(200, {"access_token": access_token, "token_type": "Bearer", "expires_in": int(reported)})
 
 
 async def collection_get(request: web.Request) -> web.Response:
@@ -152,6 +154,7 @@ def _too_many(sim: Simulator, access_token: str, now: float, retry_at: float | N
         moment = retry_at if retry_at is not None else now + wait
         use_date = sim.faults.http_date_retry(faults)
         headers["Retry-After"] = http_date(math.ceil(moment)) if use_date else str(wait)
+        sim.stats.retry_after_http_date += use_date
     return json_response(429, {"message": "Too Many Requests"}, headers=headers)
 
 

@@ -6,6 +6,7 @@ import base64
 import binascii
 import secrets
 import threading
+from collections import deque
 from collections.abc import Iterable
 
 
@@ -31,6 +32,7 @@ class TokenStore:
     def __init__(self) -> None:
         self._expiry: dict[str, float] = {}  # access token -> epoch seconds it stops working
         self._lock = threading.Lock()  # tests may issue tokens from another thread
+        self._issued: deque[str] = deque(maxlen=10_000)  # for leak checks in tests
 
     def issue(self, now: float, ttl: float) -> str:
         token = secrets.token_urlsafe(32)
@@ -39,7 +41,12 @@ class TokenStore:
             if len(self._expiry) > 10_000:
                 self._expiry = {t: e for t, e in self._expiry.items() if e > now}
             self._expiry[token] = now + ttl
+            self._issued.append(token)
         return token
+
+    def issued(self) -> list[str]:
+        with self._lock:
+            return list(self._issued)
 
     def valid(self, token: str | None, now: float, personal_tokens: Iterable[str]) -> bool:
         if token is None:

@@ -36,6 +36,7 @@ class SimConfig:
     tokens: tuple[str, ...] = ("sim-token",)  # personal access tokens (never expire)
     oauth_clients: dict[str, str] = field(default_factory=lambda: {"sim-client": "sim-secret"})
     token_ttl_seconds: float = 3600.0
+    token_expires_in: float | None = None  # what POST /token reports as expires_in; None: the real ttl
     per_page_default: int = 20
     per_page_max: int = 100
     record_cap: int = 100_000

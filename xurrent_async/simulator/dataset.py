@@ -19,6 +19,16 @@ _SALT = {"organizations": 1, "products": 2, "projects": 3}
 _ID_BASE = {"organizations": 1_001, "products": 10_000_001, "projects": 20_000_001}
 
 
+class _Remove:
+    """The type of REMOVE: a patch value that deletes its key from the served record."""
+
+    def __repr__(self) -> str:
+        return "REMOVE"
+
+
+REMOVE = _Remove()
+
+
 class Dataset:
     def __init__(self, config: SimConfig, now: float) -> None:
         self.lock = threading.RLock()
@@ -51,6 +61,8 @@ class Dataset:
         for renderer in self.renderers.values():
             renderer.pools, renderer.org_ref, renderer.org_count = pools, org_ref, len(org_ids)
         self.searcher = Searcher()
+        # collection -> record id -> patch laid over the rendered record (see Simulator.corrupt).
+        self.corruptions: dict[str, dict[int, dict[str, object]]] = {name: {} for name in COLLECTIONS}
         self._last_change: float = now
         self._change_debt = dict.fromkeys(COLLECTIONS, 0.0)
         self._change_counter = dict.fromkeys(COLLECTIONS, 0)
@@ -58,9 +70,14 @@ class Dataset:
     # -- reading -----------------------------------------------------------------------------
     def render(self, collection: str, pos: int, fields: tuple[str, ...] | None = None) -> Record:
         record = self.renderers[collection].render(pos)
+        patches = self.corruptions[collection]
+        if patches:
+            patch = patches.get(self.collections[collection].ids[pos])
+            if patch is not None:
+                record = _patched(record, patch)
         if fields is None:
             return record
-        return {name: record[name] for name in fields}
+        return {name: record[name] for name in fields if name in record}
 
     def list_fields(self, collection: str, asked: tuple[str, ...] | None) -> tuple[str, ...]:
         renderer = self.renderers[collection]
@@ -86,6 +103,15 @@ class Dataset:
         return found
 
     # -- changing ----------------------------------------------------------------------------
+    def corrupt(self, collection: str, record_id: int, patch: dict[str, object] | None) -> None:
+        """Serve the record with `patch` laid over it (None: serve it as generated again)."""
+        with self.lock:
+            self.positions(collection, [record_id])  # KeyError for an unknown id
+            if patch is None:
+                self.corruptions[collection].pop(record_id, None)
+            else:
+                self.corruptions[collection][record_id] = dict(patch)
+
     def change(self, collection: str, ids: Iterable[int], at: float, *, edit: bool) -> None:
         with self.lock:
             data = self.collections[collection]
@@ -112,3 +138,12 @@ class Dataset:
                     k = self._change_counter[name] = self._change_counter[name] + 1
                     data.change(splitmix64(salt + k) % data.n, int(now), edit=True)
 
+
+def _patched(record: Record, patch: dict[str, object]) -> Record:
+    result = dict(record)
+    for key, value in patch.items():
+        if value is REMOVE:
+            result.pop(key, None)
+        else:
+            result[key] = value
+    return result

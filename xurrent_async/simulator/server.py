@@ -92,6 +92,19 @@ class Simulator:
         _check(collection)
         self.dataset.change(collection, ids, at, edit=False)
 
+    def corrupt(self, collection: str, record_id: int, patch: dict[str, object] | None) -> None:
+        """Serve a record broken: every list page and GET (and `truth`) shows it with `patch` laid
+        over it (values are JSON values); a patch value of `REMOVE` deletes that key. E.g. `{"id": REMOVE}`,
+        `{"updated_at": "yesterday"}`, `{"status": "on_fire"}`. Its place in filters and sort order
+        stays that of the unpatched record. `patch=None` heals the record."""
+        _check(collection)
+        self.dataset.corrupt(collection, record_id, patch)
+
+    def issued_tokens(self) -> list[str]:
+        """The OAuth access tokens handed out so far (the latest 10,000), e.g. to check that none
+        leaked into logs or files."""
+        return self.tokens.issued()
+
     def issue_token(self, ttl: float | None = None) -> str:
         """An OAuth access token, as POST /token would hand out, without a request."""
         return self.tokens.issue(self.clock.now(), self.config.token_ttl_seconds if ttl is None else ttl)

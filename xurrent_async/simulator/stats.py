@@ -10,6 +10,7 @@ class SimStats:
     requests: int = 0  # GETs of /v1/<collection>[/<id>], whatever their outcome
     by_status: dict[int, int] = field(default_factory=dict)  # every response sent (resets have none)
     rate_limited: int = 0  # 429s served, real or injected
+    retry_after_http_date: int = 0  # of those, how many gave Retry-After as an HTTP-date
     faults: dict[str, int] = field(default_factory=dict)  # injected faults by kind
     token_requests: int = 0  # POST /token
     records_served: int = 0  # records in successful list pages and record GETs

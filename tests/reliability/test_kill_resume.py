@@ -1,0 +1,173 @@
+"""Through the SDK's own runner (`fivetran debug`, in a subprocess): runs killed with SIGKILL at
+random (seeded) moments after their first checkpoint, a SIGTERM, and update() raising mid-run. After
+each kill the saved state claims only what the warehouse holds; each rerun leaves the warehouse
+equal to the source; the process ends promptly; no secret reaches any output."""
+
+from __future__ import annotations
+
+import concurrent.futures
+import random
+import re
+import signal
+
+import pytest
+
+from tests.reliability.helpers import claimed_intervals, configuration, sim_config, updated_second
+from tests.reliability.sdk_checks import (
+    SESSION_SCAN,
+    assert_no_secrets,
+    assert_prompt_exit,
+    claims_delivered,
+    equal_to_source,
+)
+from tests.sdk_harness import make_project, run_debug, saved_state
+from xurrent_async.simulator import COLLECTIONS, REMOVE, FaultConfig, SimulatorThread, SystemClock
+from xurrent_async.state import from_iso
+
+pytestmark = [pytest.mark.reliability, pytest.mark.slow]
+RUN_TIMEOUT = 90  # seconds; a run that takes longer is a hang
+CHECKPOINT = "checkpoint recorded"
+
+
+# A small organizations stream finishes first (its pass's end is the first checkpoint); the two
+# bigger ones go on for a second or two after it, in several windows: the kill lands mid-pass.
+RECORDS = {"organizations": 200, "products": 800, "projects": 800}
+CHANGED = {"organizations": 20, "products": 250, "projects": 250}  # per cycle after the first
+
+
+def _new_work(sim, clock: SystemClock, project, rng: random.Random) -> None:
+    """Changes for the next cycle: the server's clock jumps ahead 1,000 s and CHANGED records of
+    each stream get an updated_at spread over [cursor, now), so the next incremental pass is split
+    into windows and lasts a while."""
+    clock.skew_seconds += 1_000
+    now = int(clock.now())
+    streams = saved_state(project)["streams"]
+    for table in COLLECTIONS:
+        cursor = from_iso(streams[table]["cursor"])
+        for record_id in rng.sample(sim.ids(table), CHANGED[table]):
+            sim.touch(table, [record_id], at=rng.randrange(cursor, now - 2))
+
+
+def _kill_chain(root, seed: int, kills_wanted: int) -> list[str]:
+    """One project and one simulator: runs killed at random moments, each followed by a rerun
+    that must end equal to the source, until `kills_wanted` runs were killed mid-sync. Returns a
+    line per cycle for the report."""
+    rng = random.Random(seed)
+    clock = SystemClock()
+    with SimulatorThread(sim_config(records=RECORDS, latency=0.05, seed=seed), clock=clock) as sim:
+        project = make_project(root, copy_package=True)
+        # Small pages and two requests in flight: each run lasts a few seconds, in many windows.
+        config = configuration(sim, max_records_per_page="20", max_concurrency="2")
+        kills, cycles, report = 0, 0, []
+        while kills < kills_wanted:
+            cycles += 1
+            assert cycles <= kills_wanted + 4, f"only {kills} of {cycles - 1} runs were killed before they " \
+                "finished:\n" + "\n".join(report)
+            if cycles > 1:
+                _new_work(sim, clock, project, rng)
+            # After the first checkpoint (one stream done) or the second (two done), plus a random delay.
+            nth, delay = rng.choice((1, 1, 2)), rng.uniform(0.0, 0.7)
+            run = run_debug(project, config, kill_when=CHECKPOINT, kill_when_nth=nth, kill_after=delay,
+                            timeout=RUN_TIMEOUT)
+            assert_no_secrets(project, run, sim)
+            if run.returncode == 0:  # it finished before the kill moment came
+                assert_prompt_exit(run, "SYNC SUCCEEDED")
+                report.append(f"seed {seed} cycle {cycles}: finished before the kill {delay:.2f} s after "
+                              f"checkpoint {nth}")
+                continue
+            assert run.killed and run.returncode == -signal.SIGKILL, run.output[-3000:]
+            kills += 1
+            checkpoints = run.output.count(CHECKPOINT)
+            problems, claimed = claims_delivered(sim, project)
+            assert problems == [], f"seed {seed} cycle {cycles}: the state claims undelivered records:\n" + \
+                "\n".join(problems)
+
+            rerun = run_debug(project, config, timeout=RUN_TIMEOUT)
+            assert rerun.returncode == 0, rerun.output[-3000:]
+            lag = assert_prompt_exit(rerun, "SYNC SUCCEEDED")
+            assert_no_secrets(project, rerun, sim)
+            problems, compared = equal_to_source(sim, project)
+            assert problems == [], f"seed {seed} cycle {cycles}: after the rerun:\n" + "\n".join(problems)
+            report.append(f"seed {seed} cycle {cycles}: SIGKILL {delay:.2f} s after checkpoint {nth} "
+                          f"({run.seconds:.1f} s in, {checkpoints} checkpoint(s) saved, {claimed} records claimed "
+                          f"and found); rerun {rerun.seconds:.1f} s, exited {lag:.2f} s after SYNC SUCCEEDED; "
+                          f"{compared} records equal")
+        return report
+
+
+def test_ten_sigkills_at_random_moments_then_reruns_end_equal_to_the_source(tmp_path):
+    # Two independent chains of five, side by side: the runs spend most of their time starting
+    # Python or waiting on the simulator's latency, so two at once fit on two cores.
+    with concurrent.futures.ThreadPoolExecutor(2, thread_name_prefix="kill-chain") as pool:
+        chains = [pool.submit(_kill_chain, tmp_path / f"chain-{seed}", seed, 5) for seed in (41, 42)]
+        reports = [line for chain in chains for line in chain.result(timeout=600)]
+    print("\n".join(reports))
+    print(f"secret scan so far: {SESSION_SCAN.texts} texts, {SESSION_SCAN.files} files, "
+          f"{SESSION_SCAN.varchar_values} VARCHAR values, {len(SESSION_SCAN.leaks)} leaks")
+    assert sum("SIGKILL" in line for line in reports) == 10
+
+
+def test_sigterm_mid_sync_then_a_rerun_ends_equal_to_the_source(tmp_path):
+    with SimulatorThread(sim_config(records=800, latency=0.03, seed=42)) as sim:
+        project = make_project(tmp_path, copy_package=True)
+        config = configuration(sim, max_records_per_page="20", max_concurrency="4")
+        run = run_debug(project, config, kill_when=CHECKPOINT, kill_after=0.3, kill_signal=signal.SIGTERM,
+                        timeout=RUN_TIMEOUT)
+        assert run.killed and run.returncode != 0, run.output[-3000:]
+        assert run.killed_at is not None and run.seconds - run.killed_at < 5, "SIGTERM did not end the run promptly"
+        assert_no_secrets(project, run, sim)
+        problems, claimed = claims_delivered(sim, project)
+        assert problems == [], "\n".join(problems)
+        rerun = run_debug(project, config, timeout=RUN_TIMEOUT)
+        assert rerun.returncode == 0, rerun.output[-3000:]
+        assert_prompt_exit(rerun, "SYNC SUCCEEDED")
+        assert_no_secrets(project, rerun, sim)
+        problems, compared = equal_to_source(sim, project)
+        print(f"SIGTERM: exit code {run.returncode} {run.seconds - run.killed_at:.2f} s after the signal; "
+              f"{claimed} claimed records found; rerun {rerun.seconds:.1f} s; {compared} records equal")
+        assert problems == [], "\n".join(problems)
+
+
+@pytest.mark.parametrize("cause", ["persistent-5xx-mid-run", "record-without-id"])
+def test_update_raising_mid_run_fails_clearly_then_a_rerun_ends_equal(tmp_path, cause):
+    with SimulatorThread(sim_config(records=800, latency=0.03, seed=43)) as sim:
+        project = make_project(tmp_path, copy_package=True)
+        config = configuration(sim, max_records_per_page="20", max_concurrency="4", retry_attempts="1")
+        broken = broken_second = None
+        flipped: list[str] = []
+
+        def on_line(line: str) -> None:
+            if cause == "persistent-5xx-mid-run" and CHECKPOINT in line and not flipped:
+                sim.config.faults = FaultConfig(html_5xx=1.0)
+                flipped.append(line)
+
+        if cause == "record-without-id":
+            products = sim.truth("products")  # the newest product: read late, after other checkpoints
+            broken = max(products, key=lambda rid: (updated_second(products[rid]), rid))
+            broken_second = updated_second(products[broken])
+            sim.corrupt("products", broken, {"id": REMOVE})
+        run = run_debug(project, config, on_line=on_line, timeout=RUN_TIMEOUT)
+        expected = (r"HTTP 50[23] from Xurrent for /v1/(organizations|products|projects)" if broken is None
+                    else "products: a record has no usable id")
+        assert run.returncode == 1, run.output[-3000:]
+        assert re.search(expected, run.output), run.output[-3000:]
+        lag = assert_prompt_exit(run, "SYNC FAILED")
+        assert_no_secrets(project, run, sim)
+        problems, claimed = claims_delivered(sim, project)
+        assert problems == [], "\n".join(problems)
+        if broken_second is not None:
+            stream = saved_state(project).get("streams", {}).get("products") or {}
+            assert not any(a <= broken_second < b for a, b in claimed_intervals(stream)), stream
+
+        sim.config.faults = FaultConfig()
+        if broken is not None:
+            sim.corrupt("products", broken, None)
+        rerun = run_debug(project, config, timeout=RUN_TIMEOUT)
+        assert rerun.returncode == 0, rerun.output[-3000:]
+        assert_prompt_exit(rerun, "SYNC SUCCEEDED")
+        assert_no_secrets(project, rerun, sim)
+        problems, compared = equal_to_source(sim, project)
+        crash_reports = list((project / "crash-reports").glob("*")) if (project / "crash-reports").exists() else []
+        print(f"{cause}: failed in {run.seconds:.1f} s (exit {lag:.2f} s after SYNC FAILED, {len(crash_reports)} crash "
+              f"report(s)), {claimed} claimed records found; rerun {rerun.seconds:.1f} s; {compared} records equal")
+        assert problems == [], "\n".join(problems)

@@ -1,0 +1,101 @@
+"""Secrets stay secret (invariant 8) in runs through the SDK's runner with OAuth client credentials:
+the client secret, the access tokens the token endpoint handed out and any `Bearer ` value never
+appear in stdout/stderr, crash reports, files/state.json or the warehouse. (The personal-token
+runs of test_kill_resume.py are scanned the same way, run by run.)"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from tests.reliability.helpers import CLIENT_SECRET, TOKEN, SecretScan, configuration, scan_project, sim_config
+from tests.reliability.sdk_checks import SESSION_SCAN, assert_no_secrets, assert_prompt_exit, equal_to_source
+from tests.sdk_harness import Run, make_project, run_debug
+from xurrent_async.simulator import SimulatorThread
+
+pytestmark = [pytest.mark.reliability, pytest.mark.slow]
+RUN_TIMEOUT = 90
+
+
+def test_an_oauth_sync_with_expiring_tokens_succeeds_and_leaks_nothing(tmp_path):
+    # 2-second tokens in a run of a few seconds: the connector fetches several.
+    config = sim_config(records=600, latency=0.05, token_ttl_seconds=2.0, seed=51)
+    with SimulatorThread(config) as sim:
+        project = make_project(tmp_path, copy_package=True)
+        run = run_debug(project, configuration(sim, oauth=True, max_records_per_page="20", max_concurrency="2"),
+                        timeout=RUN_TIMEOUT)
+        assert run.returncode == 0, run.output[-3000:]
+        lag = assert_prompt_exit(run, "SYNC SUCCEEDED")
+        scan = assert_no_secrets(project, run, sim)
+        problems, compared = equal_to_source(sim, project)
+        tokens = sim.issued_tokens()
+        print(f"OAuth SDK run: {run.seconds:.1f} s, {sim.stats.token_requests} token requests, exit {lag:.2f} s after "
+              f"SYNC SUCCEEDED; scanned {scan.texts} texts, {scan.files} files, {scan.varchar_values} VARCHAR values "
+              f"for the client secret, {len(tokens)} access tokens and 'Bearer '; {compared} records equal")
+        assert problems == [], "\n".join(problems)
+        assert sim.stats.token_requests > 2 and len(tokens) == sim.stats.token_requests
+
+
+@dataclass
+class FailedOAuthRun:
+    project: Path
+    run: Run
+    access_tokens: list[str]
+    forbidden_at: str
+
+
+@pytest.fixture(scope="module")
+def failed_oauth_run(tmp_path_factory) -> FailedOAuthRun:
+    """One OAuth run through the SDK whose token loses access to products and projects after the
+    first checkpoint: a 403 makes update() raise, and the SDK writes a crash report."""
+    root = tmp_path_factory.mktemp("oauth-403")
+    with SimulatorThread(sim_config(records=600, latency=0.05, seed=52)) as sim:
+        project = make_project(root, copy_package=True)
+        flipped: list[str] = []
+
+        def on_line(line: str) -> None:
+            if "checkpoint recorded" in line and not flipped:
+                sim.config.forbidden = ("products", "projects")
+                flipped.append(line)
+
+        run = run_debug(project, configuration(sim, oauth=True, max_records_per_page="20", max_concurrency="2"),
+                        on_line=on_line, timeout=RUN_TIMEOUT)
+        return FailedOAuthRun(project, run, sim.issued_tokens(), flipped[0] if flipped else "")
+
+
+def test_an_oauth_sync_that_loses_access_fails_clearly_without_leaking_its_credentials(failed_oauth_run):
+    run, project = failed_oauth_run.run, failed_oauth_run.project
+    assert failed_oauth_run.forbidden_at, "the run never reached a checkpoint"
+    assert run.returncode == 1, run.output[-3000:]
+    assert re.search(r"HTTP 403 from Xurrent for /v1/(products|projects): You are not authorized", run.output)
+    lag = assert_prompt_exit(run, "SYNC FAILED")
+    crash_reports = list((project / "crash-reports").glob("*"))
+    assert crash_reports, "the SDK wrote no crash report: nothing was scanned there"
+    # The configured secrets and any Authorization header: nowhere (the access tokens: next test).
+    scan = scan_project(SecretScan(), project, run.output, [TOKEN, CLIENT_SECRET, "Bearer "])
+    SESSION_SCAN.texts += scan.texts
+    SESSION_SCAN.files += scan.files
+    SESSION_SCAN.varchar_values += scan.varchar_values
+    print(f"OAuth 403 run: failed in {run.seconds:.1f} s, exit {lag:.2f} s after SYNC FAILED, "
+          f"{len(crash_reports)} crash report(s); scanned {scan.texts} texts, {scan.files} files, "
+          f"{scan.varchar_values} VARCHAR values")
+    assert not scan.leaks, [(leak.where, leak.excerpt) for leak in scan.leaks]
+
+
+def test_oauth_access_tokens_never_reach_a_crash_report(failed_oauth_run):
+    project, run, tokens = failed_oauth_run.project, failed_oauth_run.run, failed_oauth_run.access_tokens
+    assert tokens, "no access token was issued"
+    scan = scan_project(SecretScan(), project, run.output, tokens)
+    assert not scan.leaks, [(leak.where, leak.excerpt) for leak in scan.leaks]
+
+
+def test_personal_token_runs_were_scanned_too():
+    """A guard on the suite itself: when the SDK-runner tests ran in this session, the scans did
+    cover texts, files and warehouse values (an empty scan would pass vacuously)."""
+    if SESSION_SCAN.texts == 0:
+        pytest.skip("no SDK-runner test ran in this session")
+    assert SESSION_SCAN.files > 0 and SESSION_SCAN.varchar_values > 0
+    assert not SESSION_SCAN.leaks

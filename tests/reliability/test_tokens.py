@@ -1,0 +1,73 @@
+"""OAuth client credentials whose access tokens live two seconds, during a sync that lasts several
+times that: the connector refreshes ahead of expiry and, when the server kills a token before the
+life it announced, once more after the 401. The sync never fails for it."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from tests.fakes import RecordingSink
+from tests.reliability.helpers import (
+    FAST,
+    assert_no_worker_left,
+    call_within,
+    settings_for,
+    sim_config,
+    sink_differences,
+    truths,
+)
+from xurrent_async.simulator import SimulatorThread
+from xurrent_async.sync import run_sync
+
+pytestmark = pytest.mark.reliability
+TTL = 2.0
+
+
+class PhaseSink(RecordingSink):
+    """Once the connector has fetched `tokens` tokens on its own (proactive refreshes), makes the
+    token endpoint announce an hour while tokens still die after TTL: from then on only a 401
+    tells the connector that its token is dead."""
+
+    def __init__(self, sim: Any, tokens: int):
+        super().__init__()
+        self._sim = sim
+        self._tokens = tokens
+        self.flipped_at: tuple[int, int] | None = None  # (token requests, 401s) at the flip
+
+    def checkpoint(self, state: dict[str, Any]) -> None:
+        super().checkpoint(state)
+        stats = self._sim.stats
+        if self.flipped_at is None and stats.token_requests >= self._tokens:
+            self._sim.config.token_expires_in = 3600
+            self.flipped_at = (stats.token_requests, stats.by_status.get(401, 0))
+
+
+def test_tokens_expiring_every_two_seconds_never_fail_a_long_sync():
+    config = sim_config(records=900, token_ttl_seconds=TTL, latency=0.06, latency_jitter=0.06, seed=4)
+    with SimulatorThread(config) as sim:
+        sink = PhaseSink(sim, tokens=3)
+        settings = settings_for(sim, oauth=True, max_records_per_page="20", max_concurrency="2")
+        outcome = call_within(90, run_sync, settings, None, sink, tuning=FAST)
+        stats = sim.stats
+        truth = truths(sim)
+        compared = sum(len(r) for r in truth.values())
+        flipped = sink.flipped_at or (0, 0)
+        unauthorized = stats.by_status.get(401, 0)
+        summary = (f"OAuth sync of {outcome.seconds:.1f} s with {TTL:g} s tokens: {stats.token_requests} token "
+                   f"requests ({flipped[0]} on the connector's own schedule, then {stats.token_requests - flipped[0]} "
+                   f"more once the endpoint announced an hour), {unauthorized} requests answered 401 ({flipped[1]} "
+                   f"before that), {stats.requests} API requests; {compared} records compared")
+        print(summary)
+        assert outcome.error is None, f"{summary}: {outcome.error!r}"
+        assert outcome.seconds > 3 * TTL, summary  # the sync outlived several tokens
+        assert stats.token_requests > 2 and sink.flipped_at is not None, summary
+        assert flipped[1] == 0, summary  # refreshing ahead of expiry: no request met a dead token
+        assert unauthorized >= 1 and stats.token_requests > flipped[0], summary  # the 401 path ran, and healed
+        # One token request serves every request that met the dead token (plus the one refresh that
+        # may have been scheduled before the endpoint started lying).
+        assert stats.token_requests - flipped[0] <= unauthorized + 1, summary
+        assert len(sim.issued_tokens()) == stats.token_requests
+        assert sink_differences(truth, sink) == [], summary
+        assert_no_worker_left()
