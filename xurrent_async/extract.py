@@ -190,7 +190,8 @@ class Extraction:
             query_upper = upper if planning == 0 else None
             pages = self._client.pages(resource.path, self._params(resource, query_lower, query_upper, id_after))
             first = True
-            last_key: tuple[int, int] | None = None
+            last_key: tuple[int, int] | None = None  # (second, id) of the last row with a readable time
+            last_id: int | None = None  # id of the very last row
             ordered = True
             capped = False
             try:
@@ -209,10 +210,10 @@ class Extraction:
                             await self._split(resource, window, pieces)
                             return
                     for row in rows:
+                        last_id = row["id"]
                         updated = row.get("updated_at")
                         if updated is None:
-                            ordered = False
-                            continue
+                            continue  # warned about already; it cannot tell the order either way
                         key = (int(updated.timestamp()), row["id"])
                         if last_key is not None and key < last_key:
                             ordered = False
@@ -223,7 +224,7 @@ class Extraction:
             finally:
                 await pages.aclose()
         if capped:
-            await self._continue_after_cap(resource, window, id_after, last_key, ordered)
+            await self._continue_after_cap(resource, window, last_key, last_id, ordered)
             return
         progress.windows_done += 1
         await self._emit(WindowDone(table, window))
@@ -256,9 +257,13 @@ class Extraction:
         for child in children:
             self._spawn(resource, self._walk(resource, child))
 
-    async def _continue_after_cap(self, resource: Resource, window: Interval, id_after: int | None,
-                                  last_key: tuple[int, int] | None, ordered: bool) -> None:
+    async def _continue_after_cap(self, resource: Resource, window: Interval, last_key: tuple[int, int] | None,
+                                  last_id: int | None, ordered: bool) -> None:
         lower, upper = window
+        if upper - lower <= 1 and ordered and last_id is not None:
+            # One second is in id order whatever its rows' timestamps say: continue after the last id.
+            self._spawn(resource, self._walk(resource, (lower, lower + 1), id_after=last_id))
+            return
         if not ordered or last_key is None:
             if upper - lower <= 1:
                 raise XurrentError(
@@ -267,11 +272,11 @@ class Extraction:
                 )
             await self._split(resource, window, 2)
             return
-        last_second, last_id = last_key
-        if upper - lower <= 1 or last_second <= lower:
+        last_second, last_keyed_id = last_key
+        if last_second <= lower:
             # The cap was reached inside one second: continue that second by id.
             await self._emit(WindowsAdded(resource.table, 1 if upper - lower > 1 else 0))
-            self._spawn(resource, self._walk(resource, (lower, lower + 1), id_after=last_id))
+            self._spawn(resource, self._walk(resource, (lower, lower + 1), id_after=last_keyed_id))
             if upper - lower > 1:
                 self._spawn(resource, self._walk(resource, (lower + 1, upper)))
             return

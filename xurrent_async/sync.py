@@ -16,12 +16,14 @@ import copy
 import logging
 import math
 import time
+import traceback
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from xurrent_async.bridge import Bridge
 from xurrent_async.client import ClientStats
+from xurrent_async.errors import XurrentError
 from xurrent_async.events import Event, Failed, Finished, PassDone, PassStarted, Rows, WindowDone, WindowsAdded
 from xurrent_async.extract import Extraction, StreamProgress
 from xurrent_async.resources import RESOURCES, Resource
@@ -115,7 +117,7 @@ class Consumer:
             self._checkpoint()
             return False
         elif isinstance(event, Failed):
-            raise event.error
+            raise _detached(event.error)
         self._maybe_progress()
         return True
 
@@ -168,6 +170,19 @@ class Consumer:
             log.info("%s: %s rows (%.0f/s), windows %d/%d done%s%s", name, f"{report.rows:,}",
                      report.rows / elapsed, report.windows_done, max(report.windows_planned, report.windows_done),
                      requests, tail)
+
+
+def _detached(error: BaseException) -> BaseException:
+    """The worker's error, cut from the worker's frames before it is raised in update(): the SDK's
+    crash report prints every frame's local variables, and those frames hold bearer tokens. The
+    traceback (file and line, no locals) is logged first, for unexpected errors."""
+    if not isinstance(error, XurrentError):
+        text = "".join(traceback.format_exception(type(error), error, error.__traceback__))
+        log.error("The extraction failed unexpectedly:\n%s", text)
+    error.__traceback__ = None
+    error.__cause__ = None
+    error.__context__ = None
+    return error
 
 
 def describe_plan(settings: Settings, state: SyncState, resources: tuple[Resource, ...]) -> list[str]:
