@@ -4,7 +4,6 @@ rows synced and this process's peak RSS as JSON. A separate process, so the peak
 from __future__ import annotations
 
 import json
-import resource
 import sys
 from pathlib import Path
 from typing import Any
@@ -31,7 +30,16 @@ def main(base_url: str) -> None:
                                   "burst_limit": "10000", "rate_limit_per_hour": "1000000"})
     sink = CountingSink()
     run_sync(settings, None, sink)
-    print(json.dumps({"rows": sink.rows, "peak_rss_kb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss}))
+    print(json.dumps({"rows": sink.rows, "peak_rss_kb": peak_rss_kb()}))
+
+
+def peak_rss_kb() -> int:
+    """This process's own high-water mark. (ru_maxrss of a child also counts its parent's memory
+    from before the exec, which would hide any growth.)"""
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1])
+    raise RuntimeError("no VmHWM in /proc/self/status")
 
 
 if __name__ == "__main__":

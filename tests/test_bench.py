@@ -1,0 +1,50 @@
+"""Smoke test of the benchmark: two tiny scenarios through the bench's own functions, each run
+against the simulator in a worker process, and the rows they produce."""
+
+import dataclasses
+import json
+import math
+
+import pytest
+
+from xurrent_async import bench
+
+
+def test_tiny_scenarios_produce_rows_whose_ratios_come_from_their_measurements(tmp_path):
+    sizes = dataclasses.replace(bench.QUICK, latency_pages=4, efficiency_records=(300, 300, 900),
+                                efficiency_cap=400)
+    runner = bench.Bench(sizes, tmp_path, quick=True)
+
+    reference, latency = bench.vs_latency(runner, concurrency=4)
+    (efficiency,) = bench.request_efficiency(runner)
+
+    for row in (reference, latency, efficiency):
+        assert row.records > 0 and row.requests and row.requests > 0 and row.seconds > 0 and row.note
+        assert row.records_per_second == pytest.approx(row.records / row.seconds)
+    for row in (latency, efficiency):  # the judged rows; the reference has a ratio but no verdict
+        assert row.ratio is not None and row.target and row.passed is not None
+    assert reference.passed is None and not reference.target
+
+    for row in (reference, latency):
+        # 4 walks of 4 pages, each request made once.
+        assert (row.records, row.requests) == (4 * 4 * bench.LATENCY_PER_PAGE, 16)
+        rate = row.requests / row.seconds
+        assert row.extra["requests_per_second"] == pytest.approx(rate)
+        assert row.ratio == pytest.approx(rate / (4 / bench.LATENCY))
+        # Nothing beats the latency (jitter aside); a healthy client is not far below it either.
+        assert 0.3 < row.ratio < 1.1
+
+    minimum = sum(math.ceil(n / bench.PER_PAGE) for n in sizes.efficiency_records)
+    assert efficiency.extra["minimum_requests"] == minimum
+    assert efficiency.records == sum(sizes.efficiency_records)
+    assert efficiency.ratio == pytest.approx(efficiency.requests / minimum)
+    assert efficiency.ratio >= 1.0
+
+    table = bench.format_table([reference, latency, efficiency])
+    assert "latency-4" in table and "efficiency" in table
+    document = json.loads(json.dumps(bench.to_json([reference, latency, efficiency], quick=True, seconds=1.0)))
+    assert [r["scenario"] for r in document["rows"]] == ["latency-4", "latency-4", "efficiency"]
+
+    # The limits' arithmetic: burst rate inside each window, at most the quota per window.
+    assert bench.allowed_requests(25, burst=20, burst_seconds=2, quota=100, window=20) == 100 + 50
+    assert bench.shortest_seconds(150, latency=0.15, concurrency=8, burst=20) == pytest.approx(14.15)
