@@ -43,6 +43,22 @@ class StreamProgress:
     requests: int = 0
 
 
+class _Active:
+    """A window being read, as the rebalancer sees it."""
+
+    def __init__(self, resource: Resource, lower: int, upper: int, total: int | None):
+        self.resource = resource
+        self.lower = lower
+        self.upper = upper  # lowered by a split; the walk stops once its records reach it
+        self.total = total
+        self.seen = 0
+        self.last_second: int | None = None
+        self.splittable = total is not None
+
+    def remaining(self) -> int:
+        return 0 if self.total is None else max(0, self.total - self.seen)
+
+
 def _ts_filter(lower: int | None, upper: int | None) -> str | None:
     if lower is not None and upper is not None:
         return f">={to_iso(lower)}<{to_iso(upper)}"
@@ -74,6 +90,7 @@ class Extraction:
         self._tasks: set[asyncio.Task[None]] = set()
         self._outstanding: dict[str, int] = {}
         self._queued = 0  # windows waiting for or holding a slot
+        self._active: set[_Active] = set()  # windows being read that a split may shorten
         self.progress = {r.table: StreamProgress() for r in resources}
 
     # -- orchestration ---------------------------------------------------------------------
@@ -110,6 +127,7 @@ class Extraction:
             await coro
         finally:
             self._queued -= 1
+        await self._rebalance()
         self._outstanding[resource.table] -= 1
         if self._outstanding[resource.table] == 0:
             await self._emit(PassDone(resource.table))
@@ -185,6 +203,7 @@ class Extraction:
         mapper = self._mappers[table]
         progress = self.progress[table]
         lower, upper = window
+        active: _Active | None = None
         async with self._slots:
             query_lower = None if planning == 1 else lower
             query_upper = upper if planning == 0 else None
@@ -209,6 +228,9 @@ class Extraction:
                         if pieces > 1:
                             await self._split(resource, window, pieces)
                             return
+                        if id_after is None and upper - lower > 1:
+                            active = _Active(resource, lower, upper, page.total_entries)
+                            self._active.add(active)
                     for row in rows:
                         last_id = row["id"]
                         updated = row.get("updated_at")
@@ -221,13 +243,45 @@ class Extraction:
                     if rows:
                         await self._emit(Rows(table, rows, problems))
                     capped = page.throttled and page.next_url is None
+                    if active is not None:
+                        active.seen += len(rows)
+                        active.last_second = last_key[0] if last_key else None
+                        active.splittable = ordered
+                        if ordered and last_key is not None and last_key[0] >= active.upper:
+                            capped = False  # shortened by a split: the rest is another window's
+                            break
             finally:
+                if active is not None:
+                    self._active.discard(active)
+                    window = (lower, active.upper)
                 await pages.aclose()
         if capped:
             await self._continue_after_cap(resource, window, last_key, last_id, ordered)
             return
         progress.windows_done += 1
         await self._emit(WindowDone(table, window))
+
+    async def _rebalance(self) -> None:
+        """A slot is idle: give it the far end of the biggest window still being read. That
+        window stops where the new one starts (it reads in updated_at order, so it knows when)."""
+        per_page = self._settings.max_records_per_page
+        while self._queued < self._settings.max_concurrency:
+            candidates = [a for a in self._active if a.splittable and a.remaining() > 2 * per_page *
+                          self._tuning.min_pages_per_window]
+            if not candidates:
+                return
+            biggest = max(candidates, key=_Active.remaining)
+            start = max(biggest.lower, (biggest.last_second or biggest.lower) + 1)
+            if biggest.upper - start < 2:
+                biggest.splittable = False
+                continue
+            middle = start + (biggest.upper - start) // 2
+            tail = (middle, biggest.upper)
+            biggest.upper = middle
+            biggest.total = None if biggest.total is None else biggest.seen + (biggest.remaining() // 2)
+            self.progress[biggest.resource.table].windows_planned += 1
+            await self._emit(WindowsAdded(biggest.resource.table, 1))
+            self._spawn(biggest.resource, self._walk(biggest.resource, tail))
 
     def _plan_pass(self, resource: Resource, page: Page, rows: list[dict[str, Any]],
                    lower: int | None) -> Interval:
