@@ -9,6 +9,7 @@ import time
 import pytest
 
 from tests.fakes import RecordingSink, checkpoint_claims
+from tests.sdk_harness import differences
 from xurrent_async.errors import ApiError
 from xurrent_async.resources import BY_TABLE, RowMapper, parse_timestamp
 from xurrent_async.settings import parse_settings
@@ -35,12 +36,7 @@ def unlimited(**kwargs) -> SimConfig:
 
 def assert_sink_equals_source(sim, sink: RecordingSink, tables=COLLECTIONS) -> None:
     for table in tables:
-        mapper = RowMapper(BY_TABLE[table])
-        truth = sim.truth(table)
-        landed = sink.rows.get(table, {})
-        assert set(landed) == set(truth), f"{table}: {len(set(truth) - set(landed))} missing"
-        for record_id, record in truth.items():
-            assert landed[record_id] == mapper.map(record, []), f"{table} id {record_id} differs"
+        assert differences(sim.truth(table), sink.rows.get(table, {}), table) == []
 
 
 def updated_second(record) -> int:

@@ -14,7 +14,8 @@ from typing import Any
 import pytest
 
 from tests.fakes import RecordingSink
-from xurrent_async.resources import BY_TABLE, RowMapper, parse_timestamp
+from tests.sdk_harness import differences
+from xurrent_async.resources import parse_timestamp
 from xurrent_async.settings import Settings, parse_settings
 from xurrent_async.simulator import COLLECTIONS, SimConfig
 from xurrent_async.state import Interval, from_iso, gaps, merge, to_iso
@@ -102,28 +103,9 @@ def updated_second(record: dict[str, Any]) -> int:
 
 def sink_differences(truth: dict[str, dict[int, dict[str, Any]]], sink: RecordingSink,
                      tables: Iterable[str] = COLLECTIONS) -> list[str]:
-    """Missing, unexpected and differing rows (every value, as RowMapper maps the source)."""
-    problems: list[str] = []
-    for table in tables:
-        mapper = RowMapper(BY_TABLE[table])
-        source = truth[table]
-        landed = sink.rows.get(table, {})
-        missing = sorted(set(source) - set(landed))
-        extra = sorted(set(landed) - set(source))
-        if missing:
-            problems.append(f"{table}: {len(missing)} missing, e.g. {missing[:5]}")
-        if extra:
-            problems.append(f"{table}: {len(extra)} unexpected, e.g. {extra[:5]}")
-        for record_id, record in source.items():
-            row = landed.get(record_id)
-            expected = mapper.map(record, []) if row is not None else None
-            if row is not None and row != expected:
-                columns = sorted(c for c in expected.keys() | row.keys() if row.get(c) != expected.get(c))
-                shown = ", ".join(f"{c}={row.get(c)!r} (source {expected.get(c)!r})" for c in columns[:3])
-                problems.append(f"{table} id {record_id} differs: {shown}")
-                if len(problems) > 20:
-                    return problems
-    return problems
+    """Missing, unexpected and differing rows (every value, as RowMapper maps the source): the
+    warehouse comparison of the SDK harness, applied to the recording sink."""
+    return [problem for table in tables for problem in differences(truth[table], sink.rows.get(table, {}), table)]
 
 
 def truths(sim: Any, tables: Iterable[str] = COLLECTIONS) -> dict[str, dict[int, dict[str, Any]]]:
