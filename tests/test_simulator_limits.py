@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import math
 from email.utils import parsedate_to_datetime
 
@@ -113,3 +114,21 @@ async def test_limits_can_change_while_running(session) -> None:
         assert (await get(session, url))[0] == 429
         sim.config.burst_limit = None
         assert (await get(session, url))[0] == 200
+
+
+async def test_latency_is_the_whole_time_to_the_answer_and_requests_count_half_way(session) -> None:
+    # Half the latency passes before the handler (and the rate limits) see a request; the answer
+    # comes when the whole latency has passed, however long the handler itself took.
+    config = SimConfig(records=300, latency=0.4, burst_limit=None, hourly_limit=None)
+    async with running_simulator(config) as sim:
+        url = f"{sim.base_url}/products?per_page=100"
+        loop = asyncio.get_running_loop()
+        seen_at: list[int] = []
+        for moment in (0.1, 0.3):  # a quarter and three quarters of the way
+            loop.call_later(moment, lambda: seen_at.append(sim.stats.requests))
+        started = loop.time()
+        answers = await asyncio.gather(*(get(session, url) for _ in range(8)))
+        elapsed = loop.time() - started
+    assert [status for status, _, _ in answers] == [200] * 8
+    assert seen_at == [0, 8]
+    assert elapsed >= 0.4

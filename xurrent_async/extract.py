@@ -59,6 +59,11 @@ class _Active:
         return 0 if self.total is None else max(0, self.total - self.seen)
 
 
+def _before(rows: list[dict[str, Any]], upper: int) -> list[dict[str, Any]]:
+    """The rows of an ordered page that belong before `upper` (and those whose time is unreadable)."""
+    return [r for r in rows if (u := r.get("updated_at")) is None or int(u.timestamp()) < upper]
+
+
 def _ts_filter(lower: int | None, upper: int | None) -> str | None:
     if lower is not None and upper is not None:
         return f">={to_iso(lower)}<{to_iso(upper)}"
@@ -225,11 +230,13 @@ class Extraction:
                             window = (lower, upper)
                             await self._emit(PassStarted(table, lower, upper, page.total_entries))
                         pieces = 1 if id_after is not None else self._pieces(page, window, bool(planning))
+                        total = page.total_entries
                         if pieces > 1:
-                            await self._split(resource, window, pieces)
-                            return
-                        if id_after is None and upper - lower > 1:
-                            active = _Active(resource, lower, upper, page.total_entries)
+                            # This walk goes on as the first piece: its first page is read already.
+                            upper = await self._split(resource, window, pieces, keep_first=True)
+                            total = None if total is None else total // pieces
+                        if id_after is None and (pieces > 1 or upper - lower > 1):
+                            active = _Active(resource, lower, upper, total)
                             self._active.add(active)
                     for row in rows:
                         last_id = row["id"]
@@ -240,16 +247,22 @@ class Extraction:
                         if last_key is not None and key < last_key:
                             ordered = False
                         last_key = key
-                    if rows:
-                        await self._emit(Rows(table, rows, problems))
                     capped = page.throttled and page.next_url is None
+                    crossed = False
                     if active is not None:
                         active.seen += len(rows)
                         active.last_second = last_key[0] if last_key else None
                         active.splittable = ordered
-                        if ordered and last_key is not None and last_key[0] >= active.upper:
-                            capped = False  # shortened by a split: the rest is another window's
-                            break
+                        crossed = ordered and last_key is not None and last_key[0] >= active.upper
+                        if crossed:
+                            # Shortened by a split: the rest, this page's tail included, is read by
+                            # the window after this one. Upserting it here too would only cost time.
+                            rows = _before(rows, active.upper)
+                            capped = False
+                    if rows:
+                        await self._emit(Rows(table, rows, problems))
+                    if crossed:
+                        break
             finally:
                 if active is not None:
                     self._active.discard(active)
@@ -267,7 +280,7 @@ class Extraction:
         per_page = self._settings.max_records_per_page
         while self._queued < self._settings.max_concurrency:
             candidates = [a for a in self._active if a.splittable and a.remaining() > 2 * per_page *
-                          self._tuning.min_pages_per_window]
+                          self._tuning.rebalance_min_pages]
             if not candidates:
                 return
             biggest = max(candidates, key=_Active.remaining)
@@ -280,8 +293,10 @@ class Extraction:
             biggest.upper = middle
             biggest.total = None if biggest.total is None else biggest.seen + (biggest.remaining() // 2)
             self.progress[biggest.resource.table].windows_planned += 1
-            await self._emit(WindowsAdded(biggest.resource.table, 1))
+            # Spawned before the await: the shortened window may end meanwhile, and its stream
+            # must not look finished while the far end is still unread.
             self._spawn(biggest.resource, self._walk(biggest.resource, tail))
+            await self._emit(WindowsAdded(biggest.resource.table, 1))
 
     def _plan_pass(self, resource: Resource, page: Page, rows: list[dict[str, Any]],
                    lower: int | None) -> Interval:
@@ -302,14 +317,17 @@ class Extraction:
                  page.total_entries if page.total_entries is not None else "an unknown number of")
         return lower, upper
 
-    async def _split(self, resource: Resource, window: Interval, pieces: int) -> None:
+    async def _split(self, resource: Resource, window: Interval, pieces: int, *, keep_first: bool = False) -> int:
+        """Split `window` into `pieces` windows of equal time and walk them; with `keep_first` the
+        caller walks the first one itself. Returns where the first one ends."""
         lower, upper = window
         bounds = [lower + (upper - lower) * i // pieces for i in range(pieces + 1)]
         children = [(a, b) for a, b in itertools.pairwise(bounds) if a < b]
         self.progress[resource.table].windows_planned += len(children) - 1
         await self._emit(WindowsAdded(resource.table, len(children) - 1))
-        for child in children:
+        for child in children[1:] if keep_first else children:
             self._spawn(resource, self._walk(resource, child))
+        return children[0][1]
 
     async def _continue_after_cap(self, resource: Resource, window: Interval, last_key: tuple[int, int] | None,
                                   last_id: int | None, ordered: bool) -> None:

@@ -15,6 +15,9 @@ class Tuning:
     hour_seconds: float = 3600.0
     window_records: int = 50_000  # a window whose query reports more is split (the API caps a query at 100,000)
     min_pages_per_window: int = 5  # splitting for concurrency stops here: each window costs a partial page
+    # An idle slot takes half of a window being read if each half keeps more pages than this: near
+    # the end of a sync idle slots cost time, and a split costs at most one partial page.
+    rebalance_min_pages: int = 1
     checkpoint_rows: int = 5_000  # checkpoint at least this often while a window is open (bounds buffered rows)
     checkpoint_seconds: float = 5.0
     progress_seconds: float = 10.0

@@ -33,12 +33,20 @@ SIM = web.AppKey("simulator", Simulator)
 
 @web.middleware
 async def common(request: web.Request, handler: Handler) -> web.StreamResponse:
-    """Latency, and what every response carries: Date (simulator clock), X-Request-Id, encoding."""
+    """Latency, and what every response carries: Date (simulator clock), X-Request-Id, encoding.
+
+    Latency is the time from the request's arrival to its answer, half of it on the way in (the
+    request reaches the handler, and the rate limits count it, mid-way, as on a real network) and
+    the rest on the way back, less the time this server spent on it. A real API serves requests in
+    parallel; this one serves them one after another, and adding its CPU time to the latency would
+    make C requests that arrive together C times slower to answer than one alone."""
     sim = request.app[SIM]
     cfg = sim.config
+    loop = asyncio.get_running_loop()
+    arrived = loop.time()
     delay = cfg.latency + (sim.jitter.uniform(0, cfg.latency_jitter) if cfg.latency_jitter > 0 else 0.0)
     if delay > 0:
-        await asyncio.sleep(delay)
+        await asyncio.sleep(delay / 2)
     try:
         response = await handler(request)
     except web.HTTPException as exc:  # aiohttp's own 404/405: answer them in the API's JSON shape
@@ -48,6 +56,9 @@ async def common(request: web.Request, handler: Handler) -> web.StreamResponse:
     response.headers["X-Request-Id"] = uuid.uuid4().hex
     compress(request.headers.get("Accept-Encoding", ""), response)
     sim.stats.count_status(response.status)
+    remaining = arrived + delay - loop.time()
+    if remaining > 0:
+        await asyncio.sleep(remaining)
     return response
 
 
