@@ -24,23 +24,28 @@ REPO = Path(__file__).resolve().parent.parent
 FIVETRAN = Path(sys.executable).parent / "fivetran"
 
 
-def make_project(root: Path, *, copy_package: bool = False) -> Path:
+def make_project(root: Path, *, copy_package: bool = False, tuning: dict[str, float] | None = None) -> Path:
     """A project dir with the connector in it, so each test has its own files/ (warehouse, state).
 
     The package is symlinked by default. With copy_package its runtime modules are copied, as in a
     deployment: the SDK's crash reports then show the package's frames and their local variables
     too (it skips frames whose resolved path lies outside the project). The simulator, benchmark
     and demo are left out: a sync never imports them, and the SDK's dependency scan of the
-    project then takes half a second less per run."""
+    project then takes half a second less per run. `tuning` (with copy_package) changes the
+    copy's defaults, e.g. a faster checkpoint cadence, as run_sync's `tuning=` does in-process."""
     project = root / "project"
     project.mkdir(parents=True, exist_ok=True)
     shutil.copy(REPO / "connector.py", project / "connector.py")
     shutil.copy(REPO / "requirements.txt", project / "requirements.txt")
     package = project / "xurrent_async"
+    assert copy_package or not tuning, "tuning changes a copy of the package"
     if copy_package:
         if not package.exists():
             shutil.copytree(REPO / "xurrent_async", package,
                             ignore=shutil.ignore_patterns("__pycache__", "simulator", "bench.py", "demo.py"))
+            if tuning:
+                with (package / "tuning.py").open("a", encoding="utf-8") as handle:
+                    handle.write(f"\nDEFAULT_TUNING = Tuning(**{tuning!r})  # set by the test harness\n")
     elif not package.exists():
         package.symlink_to(REPO / "xurrent_async", target_is_directory=True)
     return project

@@ -96,6 +96,7 @@ class Extraction:
         self._outstanding: dict[str, int] = {}
         self._queued = 0  # windows waiting for or holding a slot
         self._active: set[_Active] = set()  # windows being read that a split may shorten
+        self._pass_upper: dict[str, int] = {}
         self.progress = {r.table: StreamProgress() for r in resources}
 
     # -- orchestration ---------------------------------------------------------------------
@@ -141,6 +142,7 @@ class Extraction:
         stream = self._state.stream(resource.table)
         if stream.open_pass is not None:
             p = stream.open_pass
+            self._pass_upper[resource.table] = p.upper
             holes = gaps(p.lower, p.upper, p.done)
             log.info("%s: resuming the pass %s → %s: %d window(s) left to read", resource.table,
                      to_iso(p.lower), to_iso(p.upper), len(holes))
@@ -255,10 +257,12 @@ class Extraction:
                         active.splittable = ordered
                         crossed = ordered and last_key is not None and last_key[0] >= active.upper
                         if crossed:
-                            # Shortened by a split: the rest, this page's tail included, is read by
-                            # the window after this one. Upserting it here too would only cost time.
-                            rows = _before(rows, active.upper)
                             capped = False
+                            if active.upper < self._pass_upper[table]:
+                                # Shortened by a split: the rest of this page is the next window's,
+                                # and upserting it twice would only cost time. (Past the pass's end
+                                # it is kept: records changed since the pass began, a bonus.)
+                                rows = _before(rows, active.upper)
                     if rows:
                         await self._emit(Rows(table, rows, problems))
                     if crossed:
@@ -313,6 +317,7 @@ class Extraction:
             lower = int(first.timestamp()) if first is not None else (0 if rows else upper)
         # Never past the server's clock: a cursor ahead of it would skip what happens meanwhile.
         lower = min(lower, upper)
+        self._pass_upper[resource.table] = upper
         log.info("%s: pass %s → %s, %s record(s) to read", resource.table, to_iso(lower), to_iso(upper),
                  page.total_entries if page.total_entries is not None else "an unknown number of")
         return lower, upper

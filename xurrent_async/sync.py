@@ -99,7 +99,7 @@ class Consumer:
             self.state.window_done(event.stream, event.window)
             self._stream(event.stream).windows_done += 1
             self._dirty = True
-            self._maybe_checkpoint(window_closed=True)
+            self._maybe_checkpoint()
         elif isinstance(event, PassStarted):
             self.state.start_pass(event.stream, event.lower, event.upper)
             self._stream(event.stream).windows_planned += 1
@@ -109,7 +109,8 @@ class Consumer:
         elif isinstance(event, PassDone):
             self.state.finish_pass(event.stream)
             self._stream(event.stream).passes_done += 1
-            self._checkpoint()
+            self._dirty = True  # the next checkpoint moves the cursor; until then a rerun resumes the pass
+            self._maybe_checkpoint()
             cursor = self.state.stream(event.stream).cursor
             log.info("%s: done, %s rows; cursor now %s", event.stream, f"{self._stream(event.stream).rows:,}",
                      to_iso(cursor) if cursor is not None else "unset")
@@ -135,15 +136,16 @@ class Consumer:
                 log.warning("%s (the value is stored as null or as sent; the sync goes on)", problem)
             elif report.problems == MAX_PROBLEM_LINES + 1:
                 log.warning("%s: more value problems; only the count is reported from now on", table)
-        self._maybe_checkpoint(window_closed=False)
+        self._maybe_checkpoint()
 
-    def _maybe_checkpoint(self, window_closed: bool) -> None:
-        elapsed = self._clock() - self._last_checkpoint
-        if self._pending_rows >= self._tuning.checkpoint_rows:
-            self._checkpoint()
-        elif (self._pending_rows or self._dirty) and elapsed >= self._tuning.checkpoint_seconds:
-            self._checkpoint()
-        elif window_closed and elapsed >= self._tuning.checkpoint_seconds / 2:
+    def _maybe_checkpoint(self) -> None:
+        """Every `checkpoint_rows` rows (the SDK holds them in memory until then) or every
+        `checkpoint_seconds` while anything is pending. Not at every window's end: a local
+        checkpoint writes each table with rows waiting, a cost per call that a fast sync pays often."""
+        if self._pending_rows >= self._tuning.checkpoint_rows or (
+            (self._pending_rows or self._dirty)
+            and self._clock() - self._last_checkpoint >= self._tuning.checkpoint_seconds
+        ):
             self._checkpoint()
 
     def _checkpoint(self) -> None:

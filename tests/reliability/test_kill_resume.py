@@ -29,9 +29,10 @@ RUN_TIMEOUT = 90  # seconds; a run that takes longer is a hang
 CHECKPOINT = "checkpoint recorded"
 
 
-# A small organizations stream finishes first (its pass's end is the first checkpoint); the two
-# bigger ones go on for a second or two after it, in several windows: the kill lands mid-pass.
+# Runs of a few seconds, in many windows: checkpoints every half second (instead of every 5 s or
+# 5,000 rows) give each run several, so the kill lands mid-pass with windows of it recorded.
 RECORDS = {"organizations": 200, "products": 800, "projects": 800}
+TUNING = {"checkpoint_seconds": 0.5}
 CHANGED = {"organizations": 20, "products": 250, "projects": 250}  # per cycle after the first
 
 
@@ -55,7 +56,7 @@ def _kill_chain(root, seed: int, kills_wanted: int) -> list[str]:
     rng = random.Random(seed)
     clock = SystemClock()
     with SimulatorThread(sim_config(records=RECORDS, latency=0.05, seed=seed), clock=clock) as sim:
-        project = make_project(root, copy_package=True)
+        project = make_project(root, copy_package=True, tuning=TUNING)
         # Small pages and two requests in flight: each run lasts a few seconds, in many windows.
         config = configuration(sim, max_records_per_page="20", max_concurrency="2")
         kills, cycles, report = 0, 0, []
@@ -65,7 +66,7 @@ def _kill_chain(root, seed: int, kills_wanted: int) -> list[str]:
                 "finished:\n" + "\n".join(report)
             if cycles > 1:
                 _new_work(sim, clock, project, rng)
-            # After the first checkpoint (one stream done) or the second (two done), plus a random delay.
+            # After the first checkpoint or the second, plus a random delay.
             nth, delay = rng.choice((1, 1, 2)), rng.uniform(0.0, 0.7)
             run = run_debug(project, config, kill_when=CHECKPOINT, kill_when_nth=nth, kill_after=delay,
                             timeout=RUN_TIMEOUT)
@@ -109,7 +110,7 @@ def test_ten_sigkills_at_random_moments_then_reruns_end_equal_to_the_source(tmp_
 
 def test_sigterm_mid_sync_then_a_rerun_ends_equal_to_the_source(tmp_path):
     with SimulatorThread(sim_config(records=800, latency=0.03, seed=42)) as sim:
-        project = make_project(tmp_path, copy_package=True)
+        project = make_project(tmp_path, copy_package=True, tuning=TUNING)
         config = configuration(sim, max_records_per_page="20", max_concurrency="4")
         run = run_debug(project, config, kill_when=CHECKPOINT, kill_after=0.3, kill_signal=signal.SIGTERM,
                         timeout=RUN_TIMEOUT)
@@ -131,7 +132,7 @@ def test_sigterm_mid_sync_then_a_rerun_ends_equal_to_the_source(tmp_path):
 @pytest.mark.parametrize("cause", ["persistent-5xx-mid-run", "record-without-id"])
 def test_update_raising_mid_run_fails_clearly_then_a_rerun_ends_equal(tmp_path, cause):
     with SimulatorThread(sim_config(records=800, latency=0.03, seed=43)) as sim:
-        project = make_project(tmp_path, copy_package=True)
+        project = make_project(tmp_path, copy_package=True, tuning=TUNING)
         config = configuration(sim, max_records_per_page="20", max_concurrency="4", retry_attempts="1")
         broken = broken_second = None
         flipped: list[str] = []
