@@ -22,6 +22,7 @@ import math
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from xurrent_async.client import Page, XurrentClient
@@ -216,7 +217,8 @@ class Extraction:
             query_upper = upper if planning == 0 else None
             pages = self._client.pages(resource.path, self._params(resource, query_lower, query_upper, id_after))
             first = True
-            last_key: tuple[int, int] | None = None  # (second, id) of the last row with a readable time
+            last_seen: tuple[datetime, int] | None = None  # (updated_at, id) of the last row with a readable time
+            last_key: tuple[int, int] | None = None  # the same as (second, id)
             last_id: int | None = None  # id of the very last row
             ordered = True
             capped = False
@@ -241,14 +243,17 @@ class Extraction:
                             active = _Active(resource, lower, upper, total)
                             self._active.add(active)
                     for row in rows:
-                        last_id = row["id"]
-                        updated = row.get("updated_at")
+                        updated = row["updated_at"]
                         if updated is None:
                             continue  # warned about already; it cannot tell the order either way
-                        key = (int(updated.timestamp()), row["id"])
-                        if last_key is not None and key < last_key:
+                        key = (updated, row["id"])
+                        if last_seen is not None and key < last_seen:
                             ordered = False
-                        last_key = key
+                        last_seen = key
+                    if rows:
+                        last_id = rows[-1]["id"]
+                        if last_seen is not None:
+                            last_key = (int(last_seen[0].timestamp()), last_seen[1])
                     capped = page.throttled and page.next_url is None
                     crossed = False
                     if active is not None:
