@@ -89,6 +89,27 @@ def test_checkpoints_come_every_few_thousand_rows_inside_an_open_window():
     assert all(c["streams"]["projects"]["cursor"] is None for c in sink.checkpoints)
 
 
+def test_window_and_pass_ends_wait_for_the_next_timed_checkpoint_or_the_final_one():
+    # Each local checkpoint writes every table with rows waiting: window and pass ends only mark
+    # the state; the row count, the clock or the end of the sync decide when it is saved.
+    now = [0.0]
+    sink = RecordingSink()
+    consumer = Consumer(SyncState(), sink, Tuning(checkpoint_rows=1_000, checkpoint_seconds=5.0), lambda: now[0])
+    for stream in ("organizations", "products"):
+        consumer.handle(PassStarted(stream, 0, 10, None))
+        consumer.handle(Rows(stream, [_row(i, 0) for i in range(100)]))
+        consumer.handle(WindowDone(stream, (0, 10)))
+    consumer.handle(PassDone("organizations"))
+    assert sink.checkpoints == []
+    now[0] = 5.0  # nothing new but ended windows and passes: still saved after checkpoint_seconds
+    consumer.handle(PassDone("products"))
+    assert len(sink.checkpoints) == 1
+    assert all(sink.checkpoints[0]["streams"][s]["cursor"] == "1970-01-01T00:00:10Z"
+               for s in ("organizations", "products"))
+    consumer.handle(Finished())
+    assert len(sink.checkpoints) == 2  # the final one, always
+
+
 def test_a_failure_event_is_raised_with_its_original_message():
     consumer = Consumer(SyncState(), RecordingSink(), Tuning(), lambda: 0.0)
     with pytest.raises(ValueError, match="original message"):

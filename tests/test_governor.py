@@ -170,3 +170,22 @@ async def test_the_quota_is_checked_again_after_waiting_for_a_burst_slot():
     await asyncio.gather(*(request() for _ in range(5)))
     # Three fit in the quota; the other two had to wait for the next window, not just a slot.
     assert len([when for when in sent if when < 1060.0]) == 3
+
+
+async def test_useful_concurrency_is_what_the_burst_limit_can_keep_busy_at_the_round_trip_seen():
+    t = FakeTime()
+    unlimited = governor(t)
+    limited = governor(t, burst_limit=20, burst_seconds=2.0)  # 10 requests/s
+    assert limited.useful_in_flight(8) == 8  # nothing known yet: every slot
+    for g in (unlimited, limited):
+        for _ in range(10):
+            ticket = await g.acquire()
+            t.now += 0.15
+            g.release(ticket)
+    assert unlimited.useful_in_flight(8) == 8
+    assert limited.useful_in_flight(8) == 3  # 10/s × 0.15 s, doubled for the spread, rounded up
+    for _ in range(20):  # the round trip grows: more in flight are needed to keep the rate
+        ticket = await limited.acquire()
+        t.now += 1.0
+        limited.release(ticket)
+    assert limited.useful_in_flight(8) == 8 and limited.useful_in_flight(32) == 20

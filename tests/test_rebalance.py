@@ -19,14 +19,14 @@ from xurrent_async.tuning import Tuning
 NO_PLANNED_SPLITS = Tuning(min_pages_per_window=10_000, rebalance_min_pages=1)
 
 
-def settings(sim, concurrency: int):
+def settings(sim, concurrency: int, burst: int = 10_000):
     return parse_settings({"oauth_token": "sim-token", "account_id": "sim-account", "base_url": sim.base_url,
-                           "burst_limit": "10000", "rate_limit_per_hour": "1000000",
+                           "burst_limit": str(burst), "rate_limit_per_hour": "1000000",
                            "max_concurrency": str(concurrency)})[0]
 
 
 async def extract(sim, tables: tuple[str, ...], concurrency: int, tuning: Tuning, emit=None,
-                  queries: list[dict[str, str]] | None = None) -> list[Event]:
+                  queries: list[dict[str, str]] | None = None, burst: int = 10_000) -> list[Event]:
     """The events of one extraction; `queries` collects the parameters of every query started."""
     events: list[Event] = []
 
@@ -35,7 +35,7 @@ async def extract(sim, tables: tuple[str, ...], concurrency: int, tuning: Tuning
         if emit is not None:
             await emit(event, events)
 
-    s = settings(sim, concurrency)
+    s = settings(sim, concurrency, burst)
     async with open_client(s, tuning) as client:
         if queries is not None:
             pages = client.pages
@@ -117,3 +117,16 @@ async def test_a_window_split_after_its_first_page_keeps_that_page():
     # splits again at its first page goes on as the first of its pieces.
     assert len(queries) == len(tiles)
     assert "updated_at" not in queries[0]  # the pass's first query: no bounds known yet
+
+
+async def test_under_a_binding_burst_limit_windows_are_not_split_for_slots_it_cannot_feed():
+    # 20 per 2 s at ~100 ms a request keeps two requests busy: splitting each stream for eight
+    # slots would only add a partial page per window, and under the limit each costs 0.1 s.
+    config = SimConfig(records={"organizations": 1_500, "products": 1_500}, burst_limit=20, burst_seconds=2.0,
+                       hourly_limit=None, latency=0.1)
+    async with running_simulator(config) as sim:
+        events = await extract(sim, ("organizations", "products"), 8, Tuning(min_pages_per_window=1), burst=20)
+    windows = sum(len(check_pass(events, t)) for t in ("organizations", "products"))
+    assert windows <= 8  # filling eight slots, a page a window or more: 16 or more
+    assert sim.stats.rate_limited == 0
+    assert sim.stats.requests <= 30 + windows

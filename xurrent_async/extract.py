@@ -182,6 +182,11 @@ class Extraction:
             params["id"] = f">{id_after}"
         return params
 
+    def _useful_slots(self) -> int:
+        """The slots worth filling by splitting windows: all of them, unless the token's burst
+        limit lets fewer requests through than they could send (then a split only adds requests)."""
+        return self._client.governor.useful_in_flight(self._settings.max_concurrency)
+
     def _pieces(self, page: Page, window: Interval, planning: bool) -> int:
         """Into how many windows to split a window whose first page this is (1: do not split)."""
         total = page.total_entries
@@ -191,13 +196,14 @@ class Extraction:
         pieces = math.ceil(total / self._tuning.window_records) if total > self._tuning.window_records else 1
         if page.throttled:
             pieces = max(pieces, 2)
+        slots = self._useful_slots()
         if planning:
             # A new pass takes its share of the slots: every stream plans at once at the start.
-            idle = math.ceil(2 * self._settings.max_concurrency / len(self._resources))
-            if self._settings.max_concurrency == 1:
+            idle = math.ceil(2 * slots / len(self._resources))
+            if slots == 1:
                 idle = 1  # nothing runs beside it: a split would only cost requests
         else:
-            idle = self._settings.max_concurrency - self._queued + 1  # this window's own slot is free
+            idle = slots - self._queued + 1  # this window's own slot is free
         if idle > 1:
             worth = total // (per_page * self._tuning.min_pages_per_window)
             pieces = max(pieces, min(idle, worth))
@@ -287,7 +293,7 @@ class Extraction:
         """A slot is idle: give it the far end of the biggest window still being read. That
         window stops where the new one starts (it reads in updated_at order, so it knows when)."""
         per_page = self._settings.max_records_per_page
-        while self._queued < self._settings.max_concurrency:
+        while self._queued < self._useful_slots():
             candidates = [a for a in self._active if a.splittable and a.remaining() > 2 * per_page *
                           self._tuning.rebalance_min_pages]
             if not candidates:

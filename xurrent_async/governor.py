@@ -44,6 +44,8 @@ MAX_DEFAULT_RETRY_AFTER_SECONDS = 300.0
 BURST_SAFETY = 0.01
 # Added to waits derived from whole-second server timestamps.
 SERVER_TIME_MARGIN_SECONDS = 1.0
+# How much each round trip moves the average that sizes the useful concurrency.
+RTT_WEIGHT = 0.2
 
 
 @dataclass
@@ -74,7 +76,7 @@ class SlidingWindow:
 
     def __init__(self, limit: int, period: float, clock: Callable[[], float],
                  sleep: Callable[[float], Awaitable[object]]):
-        self._limit = limit
+        self.limit = limit
         self._period = period
         self._clock = clock
         self._sleep = sleep
@@ -95,7 +97,7 @@ class SlidingWindow:
                 horizon = now + self._lead()
                 while self._answered and self._answered[0] <= horizon:
                     self._answered.popleft()
-                if self._in_flight + len(self._answered) < self._limit:
+                if self._in_flight + len(self._answered) < self.limit:
                     self._in_flight += 1
                     return now
                 if self._answered:
@@ -163,12 +165,13 @@ class RateGovernor:
         self._consecutive_429 = 0
         self._quota_logged = False
         self._in_flight = 0
+        self._rtt: float | None = None  # a moving average of round trips, in seconds
         self.stats = GovernorStats()
 
     # -- before a request ------------------------------------------------------------------
     async def acquire(self) -> float:
         """Wait until a request on this token may be sent, then count it as sent. Returns a ticket
-        for release()."""
+        for release(): the moment it was let through."""
         while True:
             now = self._clock()
             wait = self._paused_until - now
@@ -205,8 +208,19 @@ class RateGovernor:
     def release(self, ticket: float) -> None:
         """The request got its response (or failed). Call after observe() for that response."""
         self._in_flight = max(0, self._in_flight - 1)
+        rtt = max(0.0, self._clock() - ticket)
+        self._rtt = rtt if self._rtt is None else self._rtt + RTT_WEIGHT * (rtt - self._rtt)
         if self._burst is not None:
             self._burst.release(ticket)
+
+    def useful_in_flight(self, most: int) -> int:
+        """How many requests in flight keep this token's burst limit busy, at most `most`: the
+        burst rate times a round trip, doubled for the spread of round trips. More would only wait
+        for the governor, and splitting windows to fill them costs requests (a partial page each)."""
+        if self._burst is None or self._rtt is None:
+            return most
+        rate = self._burst.limit / self._burst_seconds
+        return max(1, min(most, math.ceil(2 * rate * self._rtt)))
 
     def _open_window(self) -> None:
         self._quota_logged = False
