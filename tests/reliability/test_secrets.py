@@ -50,10 +50,11 @@ class FailedOAuthRun:
 @pytest.fixture(scope="module")
 def failed_oauth_run(tmp_path_factory) -> FailedOAuthRun:
     """One OAuth run through the SDK whose token loses access to products and projects after the
-    first checkpoint: a 403 makes update() raise, and the SDK writes a crash report."""
+    first checkpoint: a 403 makes update() raise, and the SDK writes a crash report. (Checkpoints
+    every half second, instead of every 5 s or 5,000 rows: the first comes mid-run.)"""
     root = tmp_path_factory.mktemp("oauth-403")
     with SimulatorThread(sim_config(records=600, latency=0.05, seed=52)) as sim:
-        project = make_project(root, copy_package=True)
+        project = make_project(root, copy_package=True, tuning={"checkpoint_seconds": 0.5})
         flipped: list[str] = []
 
         def on_line(line: str) -> None:
