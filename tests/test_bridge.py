@@ -64,3 +64,22 @@ def test_the_worker_runs_on_another_thread_than_the_caller():
     with Bridge(produce, maxsize=1) as bridge:
         list(bridge.events())
     assert seen and seen[0] != threading.get_ident()
+
+
+def test_while_no_event_comes_the_caller_is_called_idle_on_its_own_thread():
+    release = threading.Event()
+    idle_threads: list[str] = []
+
+    def idle() -> None:
+        idle_threads.append(threading.current_thread().name)
+        release.set()  # the worker may go on once the caller has been told it is idle
+
+    async def produce(emit):
+        await emit(Rows("products", [{"id": 1}]))
+        await asyncio.to_thread(release.wait, 10)  # as a worker waiting for its quota would
+        await emit(Rows("products", [{"id": 2}]))
+
+    with Bridge(produce, maxsize=2) as bridge:
+        events = list(bridge.events(idle=idle))
+    assert [e.rows[0]["id"] for e in events[:-1]] == [1, 2] and isinstance(events[-1], Finished)
+    assert idle_threads and set(idle_threads) == {threading.current_thread().name}

@@ -123,3 +123,21 @@ def test_value_problems_are_warned_and_the_rows_still_delivered(caplog):
     consumer.handle(Rows("products", [_row(7, 0)], ["products id 7: salvage_value: expected a decimal, got 'x'"]))
     assert 7 in sink.rows["products"]
     assert "products id 7" in caplog.text
+
+
+def test_an_ended_pass_is_saved_by_the_clock_even_when_no_event_follows():
+    # The token may wait an hour for its quota with one stream done: that stream's new cursor must
+    # not wait for the next event to be saved.
+    now = [0.0]
+    sink = RecordingSink()
+    consumer = Consumer(SyncState(), sink, Tuning(checkpoint_seconds=5.0), lambda: now[0])
+    consumer.handle(PassStarted("projects", 0, 10, None))
+    consumer.handle(WindowDone("projects", (0, 10)))
+    consumer.handle(PassDone("projects"))
+    consumer.idle()
+    assert sink.checkpoints == []
+    now[0] = 5.0
+    consumer.idle()
+    assert [c["streams"]["projects"]["cursor"] for c in sink.checkpoints] == ["1970-01-01T00:00:10Z"]
+    consumer.idle()  # nothing new since: no further checkpoint
+    assert len(sink.checkpoints) == 1

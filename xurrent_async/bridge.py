@@ -48,8 +48,10 @@ class Bridge:
                  tb: TracebackType | None) -> None:
         self.close()
 
-    def events(self) -> Iterator[Event]:
-        """Every event, in order, ending with Finished or Failed."""
+    def events(self, idle: Callable[[], object] | None = None) -> Iterator[Event]:
+        """Every event, in order, ending with Finished or Failed. `idle` is called on the
+        caller's thread whenever no event came for POLL_SECONDS (e.g. while the token waits for
+        its quota): what is due by the clock need not wait for the next event."""
         assert self._loop is not None and self._queue is not None
         while True:
             future = asyncio.run_coroutine_threadsafe(self._queue.get(), self._loop)
@@ -60,6 +62,8 @@ class Bridge:
                 except concurrent.futures.TimeoutError:
                     if not self._thread.is_alive():
                         raise WorkerDied("the extraction thread ended without a final event") from None
+                    if idle is not None:
+                        idle()
             if isinstance(event, (Finished, Failed)):
                 # Let the worker end only now: ending earlier would cancel this very get().
                 self._loop.call_soon_threadsafe(self._final_taken.set)

@@ -109,7 +109,7 @@ class Consumer:
         elif isinstance(event, PassDone):
             self.state.finish_pass(event.stream)
             self._stream(event.stream).passes_done += 1
-            self._dirty = True  # the next checkpoint moves the cursor; until then a rerun resumes the pass
+            self._dirty = True  # saved by the next event or idle() once due; a rerun before resumes the pass
             self._maybe_checkpoint()
             cursor = self.state.stream(event.stream).cursor
             log.info("%s: done, %s rows; cursor now %s", event.stream, f"{self._stream(event.stream).rows:,}",
@@ -121,6 +121,12 @@ class Consumer:
             raise _detached(event.error)
         self._maybe_progress()
         return True
+
+    def idle(self) -> None:
+        """No event for a while (the API is slow or the token waits): save what is due by the
+        clock, ended windows and passes included, and say how far the sync is."""
+        self._maybe_checkpoint()
+        self._maybe_progress()
 
     def _rows(self, event: Rows) -> None:
         upsert = self._sink.upsert
@@ -238,7 +244,7 @@ def run_sync(
     started = clock()
     queue_pages = tuning.queue_pages or 2 * settings.max_concurrency
     with Bridge(produce, maxsize=queue_pages) as bridge:
-        for event in bridge.events():
+        for event in bridge.events(idle=consumer.idle):
             if isinstance(event, PassStarted) and event.records is not None:
                 _log_pass_plan(settings, event)
             if not consumer.handle(event):
