@@ -20,10 +20,11 @@ account; nothing is a stored constant. The scenarios (SCENARIOS at the bottom):
 
 The simulator runs in this process, in a daemon thread. The code under test runs in a fresh worker
 process (`--worker`), the same way for both sides of every comparison, and times itself: the
-simulator spends ~7 ms of CPU on a 100-record page, and sharing one GIL with it would make the bench
-time the simulator instead of the connector. The simulator is still single-threaded Python: requests
-that arrive together are served one after another, which a real API does not do. Rows marked
-"reference" show what that leaves for any client.
+simulator spends ~6 ms of CPU on a 100-record page, and sharing one GIL with it would make the bench
+time the simulator instead of the connector. The simulator is single-threaded Python, but its
+latency runs from a request's arrival to its answer and hides its own work, as a real, parallel
+API's does: requests that arrive together are not answered one render apart. Rows marked
+"reference" show what the machine and the simulator leave for any client.
 """
 
 from __future__ import annotations
