@@ -62,7 +62,7 @@ class _Active:
 
 def _before(rows: list[dict[str, Any]], upper: int) -> list[dict[str, Any]]:
     """The rows of an ordered page that belong before `upper` (and those whose time is unreadable)."""
-    return [r for r in rows if (u := r.get("updated_at")) is None or int(u.timestamp()) < upper]
+    return [r for r in rows if (u := r["updated_at"]) is None or int(u.timestamp()) < upper]
 
 
 def _ts_filter(lower: int | None, upper: int | None) -> str | None:

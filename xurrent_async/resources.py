@@ -179,7 +179,6 @@ BY_TABLE = {r.table: r for r in RESOURCES}
 
 # The type a value of each kind usually has: such a value is stored as it is, without a call.
 _AS_IS: dict[str, type] = {"string": str, "enum": str, "long": int, "int": int, "bool": bool}
-_UTC = timezone.utc
 
 
 class RowMapper:
@@ -220,27 +219,21 @@ class RowMapper:
                     row[column] = None
                 continue
             if value.__class__ is as_is:
-                row[column] = value
-                if allowed and value not in allowed:
-                    # Kept as sent (it is data), but said: the API may have grown a new value.
-                    problems.append(f"{self.resource.table} id {record_id}: {api} has unknown value {value!r}")
-                continue
-            if kind == "timestamp" and value.__class__ is str:
-                try:
-                    parsed = datetime.fromisoformat(value[:-1] + "+00:00" if value[-1:] == "Z" else value)
-                except ValueError:
-                    parsed = None
-                if parsed is not None and parsed.tzinfo is not None:
-                    row[column] = parsed.astimezone(_UTC)
-                    continue
+                stored = value
             elif kind == "ref":
                 self._ref(row, column, value, api, record_id, problems)
                 continue
-            try:
-                row[column] = convert(value)  # type: ignore[misc]
-            except ValueProblem as exc:
-                row[column] = None
-                problems.append(f"{self.resource.table} id {record_id}: {api}: {exc}")
+            else:
+                try:
+                    stored = convert(value)  # type: ignore[misc]
+                except ValueProblem as exc:
+                    row[column] = None
+                    problems.append(f"{self.resource.table} id {record_id}: {api}: {exc}")
+                    continue
+            row[column] = stored
+            if allowed and value not in allowed:
+                # Kept as sent (it is data), but said: the API may have grown a new value.
+                problems.append(f"{self.resource.table} id {record_id}: {api} has unknown value {value!r}")
         return row
 
     def _ref(self, row: dict[str, Any], columns: tuple[str, str], value: Any, api: str, record_id: int,
