@@ -1,6 +1,7 @@
 """The bridge: events cross threads in order, failures surface in the caller, nothing hangs."""
 
 import asyncio
+import sys
 import threading
 import time
 
@@ -83,3 +84,87 @@ def test_while_no_event_comes_the_caller_is_called_idle_on_its_own_thread():
         events = list(bridge.events(idle=idle))
     assert [e.rows[0]["id"] for e in events[:-1]] == [1, 2] and isinstance(events[-1], Finished)
     assert idle_threads and set(idle_threads) == {threading.current_thread().name}
+
+
+class _CountingLoop:
+    """A loop whose cross-thread wake-ups are counted: what HandOff costs the loop's thread."""
+
+    def __init__(self, loop: asyncio.AbstractEventLoop):
+        self._loop = loop
+        self.wakeups = 0
+
+    def call_soon_threadsafe(self, callback, *args):
+        self.wakeups += 1
+        return self._loop.call_soon_threadsafe(callback, *args)
+
+
+def _start_loop() -> tuple[asyncio.AbstractEventLoop, threading.Thread]:
+    loop = asyncio.new_event_loop()
+    thread = threading.Thread(target=loop.run_forever, daemon=True)
+    thread.start()
+    return loop, thread
+
+
+def test_the_caller_takes_queued_events_without_waking_the_loop():
+    loop, thread = _start_loop()
+    counting = _CountingLoop(loop)
+    try:
+        handoff = asyncio.run_coroutine_threadsafe(_make_handoff(8, counting), loop).result(5)
+        for i in range(8):
+            asyncio.run_coroutine_threadsafe(handoff.put(Rows("products", [{"id": i}])), loop).result(5)
+        taken = [handoff.get(5) for _ in range(8)]
+        assert [e.rows[0]["id"] for e in taken] == list(range(8))
+        assert counting.wakeups == 0
+        assert handoff.get(0.01) is None  # nothing queued: None once the timeout passes
+    finally:
+        loop.call_soon_threadsafe(loop.stop)
+        thread.join(5)
+
+
+def test_writers_on_a_full_queue_are_woken_once_it_drained_to_half():
+    loop, thread = _start_loop()
+    counting = _CountingLoop(loop)
+    try:
+        handoff = asyncio.run_coroutine_threadsafe(_make_handoff(8, counting), loop).result(5)
+
+        async def produce() -> None:
+            for i in range(200):
+                await handoff.put(Rows("products", [{"id": i}]))
+
+        done = asyncio.run_coroutine_threadsafe(produce(), loop)
+        ids = []
+        while len(ids) < 200:
+            event = handoff.get(5)
+            assert event is not None, "the writer was never woken"
+            ids.append(event.rows[0]["id"])
+        done.result(5)
+        assert ids == list(range(200))
+        # A wake-up per event taken would be ~190; each wake-up follows at least 4 events taken.
+        assert 1 <= counting.wakeups <= 200 // 4
+    finally:
+        loop.call_soon_threadsafe(loop.stop)
+        thread.join(5)
+
+
+async def _make_handoff(maxsize, loop):
+    from xurrent_async.bridge import HandOff
+
+    return HandOff(maxsize, loop)
+
+
+def test_the_switch_interval_is_raised_while_the_bridge_runs_and_restored_after():
+    from xurrent_async.bridge import SWITCH_INTERVAL
+
+    before = sys.getswitchinterval()
+    seen: list[float] = []
+
+    async def produce(emit):
+        seen.append(sys.getswitchinterval())
+        raise ConnectionError("the sync fails")
+
+    with pytest.raises(RuntimeError, match="consumer failed"), Bridge(produce, maxsize=2) as bridge:
+        for event in bridge.events():
+            assert isinstance(event, Failed)
+            raise RuntimeError("consumer failed")
+    assert seen == [pytest.approx(max(before, SWITCH_INTERVAL))]  # stored in microseconds
+    assert sys.getswitchinterval() == pytest.approx(before)

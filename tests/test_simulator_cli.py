@@ -42,7 +42,10 @@ def test_bad_fault_options_are_refused(fault: str, capsys) -> None:
 def test_the_command_serves_until_interrupted() -> None:
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     command = [sys.executable, "-m", "xurrent_async.simulator", "--port", "0", "--records", "150"]
-    with subprocess.Popen(command, cwd=ROOT, env=env, stdout=subprocess.PIPE, text=True) as proc:
+    # A shell's background job inherits SIGINT ignored, and Python then leaves Ctrl-C off: the child
+    # gets the default back, as it has when run from a terminal.
+    with subprocess.Popen(command, cwd=ROOT, env=env, stdout=subprocess.PIPE, text=True,
+                          preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL)) as proc:
         try:
             lines: queue.Queue[str] = queue.Queue()
             threading.Thread(target=lambda: [lines.put(line) for line in proc.stdout], daemon=True).start()
@@ -60,4 +63,9 @@ def test_the_command_serves_until_interrupted() -> None:
             assert len({rec["id"] for rec in seen}) == len(seen) == 150
         finally:
             proc.send_signal(signal.SIGINT)
-            assert proc.wait(timeout=10) == 0
+            try:
+                code = proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                proc.kill()  # never leave the test (and Popen's exit) waiting on it
+                raise
+            assert code == 0

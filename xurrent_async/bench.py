@@ -135,7 +135,7 @@ class Sizes:
 FULL = Sizes(
     original_records=5_000, limits_hour_seconds=60.0, limits_hourly=400, limits_windows=1.5,
     latency_pages=60, latency_sync_records=3_000, efficiency_records=(25_000, 25_000, 50_000), efficiency_cap=10_000,
-    sdk_records=4_000, sdk_runs=5, memory_records=(100_000, 1_000_000), memory_sdk_records=(20_000, 200_000),
+    sdk_records=4_000, sdk_runs=7, memory_records=(100_000, 1_000_000), memory_sdk_records=(20_000, 200_000),
 )
 QUICK = Sizes(
     original_records=300, limits_hour_seconds=6.0, limits_hourly=30, limits_windows=1.3,
@@ -731,7 +731,8 @@ def connector_project(bench: Bench, name: str) -> Path:
 def vs_sdk(bench: Bench) -> list[Row]:
     """Through the SDK's local runner, API fast: the connector against a plain loop of upserts.
 
-    Runs come in pairs, one of each side back to back, and the pair with the median ratio counts:
+    Runs come in pairs, one of each side back to back (which goes first alternates), and the pair
+    with the median ratio counts:
     this machine's speed drifts by ±15% over tens of seconds, which a pair shares and which would
     otherwise decide the figure (best-of-each can pair one side's fast minute with the other's slow
     one)."""
@@ -743,11 +744,22 @@ def vs_sdk(bench: Bench) -> list[Row]:
     with SimulatorThread(sim_config(records)) as sim:
         plain = plain_project(bench, "sdk-plain", sim, preload=True)
         project = connector_project(bench, "sdk-connector")
-        for _ in range(bench.sizes.sdk_runs):
-            loop = run_through_sdk(bench, plain, {}, total)
+
+        def run_loop() -> dict[str, Any]:
+            return run_through_sdk(bench, plain, {}, total)
+
+        def run_connector() -> dict[str, Any]:
             sim.reset_stats()
-            connector = {**run_through_sdk(bench, project, configuration(sim.base_url), total),
-                         "requests": served(sim)[0]}
+            return {**run_through_sdk(bench, project, configuration(sim.base_url), total), "requests": served(sim)[0]}
+
+        for i in range(bench.sizes.sdk_runs):
+            # Which side goes first alternates, so that a drift in the machine's speed favours neither.
+            if i % 2 == 0:
+                loop = run_loop()
+                connector = run_connector()
+            else:
+                connector = run_connector()
+                loop = run_loop()
             pairs.append((loop, connector))
     ratios = [loop["seconds"] / connector["seconds"] for loop, connector in pairs]
     loop, connector = sorted(pairs, key=lambda p: p[0]["seconds"] / p[1]["seconds"])[len(pairs) // 2]
