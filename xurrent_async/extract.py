@@ -42,6 +42,7 @@ class StreamProgress:
     windows_planned: int = 0
     windows_done: int = 0
     requests: int = 0
+    idle_splits: int = 0  # windows being read that gave their far half to an idle slot
 
 
 class _Active:
@@ -308,6 +309,7 @@ class Extraction:
             biggest.upper = middle
             biggest.total = None if biggest.total is None else biggest.seen + (biggest.remaining() // 2)
             self.progress[biggest.resource.table].windows_planned += 1
+            self.progress[biggest.resource.table].idle_splits += 1
             # Spawned before the await: the shortened window may end meanwhile, and its stream
             # must not look finished while the far end is still unread.
             self._spawn(biggest.resource, self._walk(biggest.resource, tail))

@@ -58,6 +58,7 @@ class SyncReport:
     throttled: int = 0
     retries: int = 0
     checkpoints: int = 0
+    idle_splits: int = 0  # each may re-read up to a page where the split cut a page short
     seconds: float = 0.0
     state: dict[str, Any] = field(default_factory=dict)
 
@@ -255,11 +256,13 @@ def run_sync(
         report.requests = live.client_stats.requests
         report.throttled = live.client_stats.throttled
         report.retries = live.client_stats.retries
+    if live.progress is not None:
+        report.idle_splits = sum(p.idle_splits for p in live.progress.values())
     report.state = state.to_json()
     consumer._maybe_progress(final=True)
-    log.info("sync finished: %s rows in %.1f s, %s requests, %d throttled (429), %d retries, %d checkpoints",
-             f"{report.rows:,}", report.seconds, f"{report.requests:,}", report.throttled, report.retries,
-             report.checkpoints)
+    log.info("sync finished: %s rows in %.1f s, %s requests, %d throttled (429), %d retries, %d checkpoints, "
+             "%d window(s) split for idle slots", f"{report.rows:,}", report.seconds, f"{report.requests:,}",
+             report.throttled, report.retries, report.checkpoints, report.idle_splits)
     return report
 
 
