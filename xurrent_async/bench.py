@@ -732,10 +732,9 @@ def vs_sdk(bench: Bench) -> list[Row]:
     """Through the SDK's local runner, API fast: the connector against a plain loop of upserts.
 
     Runs come in pairs, one of each side back to back (which goes first alternates), and the pair
-    with the median ratio counts:
-    this machine's speed drifts by ±15% over tens of seconds, which a pair shares and which would
-    otherwise decide the figure (best-of-each can pair one side's fast minute with the other's slow
-    one)."""
+    with the median ratio counts. On this machine the same plain loop takes 6.3 to 10.7 s from one
+    process to the next; a single pair, or the best run of each side, would report that swing
+    instead of the connector."""
     from xurrent_async.simulator import SimulatorThread
 
     records = per_collection(bench.sizes.sdk_records)

@@ -36,27 +36,27 @@ class WorkerDied(RuntimeError):
 class HandOff:
     """A bounded FIFO from an event loop (`await put`) to a plain thread (`get`).
 
-    The caller takes what is queued without waking the loop: a round trip across threads per
-    event put the SDK's thread to sleep once a page, to wake on whichever core the loop had
-    warmed. Writers that found it full wake only once it has drained to half, so the worker
-    fetches in bursts instead of a page each time the caller takes one."""
+    The caller takes what is queued under a lock, without a round trip through the loop (which
+    put the SDK's thread to sleep and woke the worker once per event). Writers that found it full
+    are woken once it has drained to half, so the worker fetches in bursts instead of a page each
+    time the caller takes one."""
 
     def __init__(self, maxsize: int, loop: asyncio.AbstractEventLoop):
         self._items: collections.deque[Event] = collections.deque()
         self._maxsize = maxsize
         self._resume_at = maxsize // 2
         self._loop = loop
-        self._lock = threading.Condition()
+        self._cond = threading.Condition()
         self._space = asyncio.Event()  # set and cleared on the loop only
         self._writers_wait = False
 
     async def put(self, item: Event) -> None:
         """On the loop: queue `item`, waiting while the queue is full."""
         while True:
-            with self._lock:
+            with self._cond:
                 if len(self._items) < self._maxsize:
                     self._items.append(item)
-                    self._lock.notify()
+                    self._cond.notify()
                     return
                 self._writers_wait = True
                 self._space.clear()  # before the set that get() schedules, which runs on this loop later
@@ -64,9 +64,9 @@ class HandOff:
 
     def get(self, timeout: float) -> Event | None:
         """On the caller's thread: the next item, or None if none came within `timeout` seconds."""
-        with self._lock:
+        with self._cond:
             if not self._items:
-                self._lock.wait(timeout)
+                self._cond.wait(timeout)
                 if not self._items:
                     return None
             item = self._items.popleft()
@@ -93,7 +93,11 @@ class Bridge:
     def __enter__(self) -> Bridge:
         self._switch_interval = sys.getswitchinterval()
         sys.setswitchinterval(max(self._switch_interval, SWITCH_INTERVAL))
-        self._thread.start()
+        try:
+            self._thread.start()
+        except BaseException:  # __exit__ will not run: restore the interval here
+            sys.setswitchinterval(self._switch_interval)
+            raise
         self._ready.wait()
         return self
 
