@@ -161,7 +161,14 @@ def warehouse(project: Path, table: str) -> dict[int, dict[str, Any]]:
         con.close()
 
 
-def _normal(value: Any) -> Any:
+def _normal(value: Any, expected: Any = None) -> Any:
+    """A value as it compares: UTC datetimes, normalized decimals, and JSON columns (DuckDB returns
+    them as text) parsed, so `custom_fields` compares as JSON."""
+    if isinstance(expected, (dict, list)) and isinstance(value, str):
+        try:
+            return json.loads(value)
+        except ValueError:
+            return value
     if isinstance(value, datetime):
         return value.astimezone(timezone.utc).replace(tzinfo=timezone.utc)
     if isinstance(value, Decimal):
@@ -190,7 +197,7 @@ def differences(truth: dict[int, dict[str, Any]], landed: dict[int, dict[str, An
             continue
         expected = mapper.map(record, [])
         for column, value in expected.items():
-            if _normal(row.get(column)) != _normal(value):
+            if _normal(row.get(column), value) != _normal(value):
                 problems.append(f"{table} id {record_id}: {column} is {row.get(column)!r}, expected {value!r}")
                 break
         if len(problems) > 20:

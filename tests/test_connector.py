@@ -32,7 +32,7 @@ def test_schema_declares_three_tables_typed_with_id_keys():
         assert table["primary_key"] == ["id"]
         assert table["columns"]["id"] == "LONG"
         assert table["columns"]["created_at"] == "UTC_DATETIME"
-    assert tables["products"]["columns"]["salvage_value"] == {"type": "DECIMAL", "precision": 18, "scale": 2}
+    assert tables["products"]["columns"]["salvage_value"] == {"type": "DECIMAL", "precision": 38, "scale": 10}
     assert tables["organizations"]["columns"]["disabled"] == "BOOLEAN"
 
 

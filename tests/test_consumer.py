@@ -1,6 +1,7 @@
 """The consumer turns events into upserts and checkpoints; a checkpoint never claims a window
 whose rows were not upserted before it (invariant 2), whatever the interleaving of windows."""
 
+import logging
 import random
 from datetime import datetime, timezone
 
@@ -8,6 +9,7 @@ import pytest
 
 from tests.fakes import RecordingSink, checkpoint_claims
 from xurrent_async.events import Failed, Finished, PassDone, PassStarted, Rows, WindowDone
+from xurrent_async.resources import Issue
 from xurrent_async.state import SyncState
 from xurrent_async.sync import Consumer
 from xurrent_async.tuning import Tuning
@@ -120,9 +122,24 @@ def test_value_problems_are_warned_and_the_rows_still_delivered(caplog):
     sink = RecordingSink()
     consumer = Consumer(SyncState(), sink, Tuning(), lambda: 0.0)
     consumer.handle(PassStarted("products", 0, 10, None))
-    consumer.handle(Rows("products", [_row(7, 0)], ["products id 7: salvage_value: expected a decimal, got 'x'"]))
+    consumer.handle(Rows("products", [_row(7, 0)], [Issue("products", "salvage_value", "is not a decimal", "'x'", 7)]))
     assert 7 in sink.rows["products"]
     assert "products id 7" in caplog.text
+
+
+def test_each_distinct_value_problem_is_warned_once_and_counted_so_repeats_never_hide_others(caplog):
+    caplog.set_level(logging.WARNING)
+    consumer = Consumer(SyncState(), RecordingSink(), Tuning(), lambda: 0.0)
+    consumer.handle(PassStarted("products", 0, 10, None))
+    harmless = [Issue("products", "rule_set", "has an undocumented value", "'quantum'", i) for i in range(500)]
+    real = Issue("products", "updated_at", "is an unparseable timestamp", "'yesterday'", 999)
+    consumer.handle(Rows("products", [_row(i, 0) for i in range(501)], [*harmless[:250], real, *harmless[250:]]))
+    warnings = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
+    assert sum("'quantum'" in w for w in warnings) == 1
+    assert sum("'yesterday'" in w for w in warnings) == 1
+    summary = consumer.value_problems.summary()
+    assert summary[0].startswith("products: rule_set has an undocumented value 'quantum': 500 record(s)")
+    assert any("'yesterday': 1 record(s), e.g. id 999" in line for line in summary)
 
 
 def test_an_ended_pass_is_saved_by_the_clock_even_when_no_event_follows():

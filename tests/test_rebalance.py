@@ -38,13 +38,14 @@ async def extract(sim, tables: tuple[str, ...], concurrency: int, tuning: Tuning
     s = settings(sim, concurrency, burst)
     async with open_client(s, tuning) as client:
         if queries is not None:
-            pages = client.pages
+            get_page = client.get_page
 
-            def counted(path: str, params: dict[str, str]):
-                queries.append(params)
-                return pages(path, params)
+            async def counted(url: str, params: dict[str, str] | None = None):
+                if params is not None:  # a query's first request (a Link carries its parameters)
+                    queries.append(dict(params))
+                return await get_page(url, params)
 
-            client.pages = counted  # type: ignore[method-assign]
+            client.get_page = counted  # type: ignore[method-assign]
         await Extraction(client, s, SyncState.from_json(None, tables), tuple(BY_TABLE[t] for t in tables),
                          record, tuning).run()
     return events

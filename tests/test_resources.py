@@ -1,20 +1,35 @@
 """Resources as data: typed columns, and records mapped to rows without losing meaning."""
 
+import json
 from datetime import datetime, timezone
+from pathlib import Path
 
 import pytest
 
 from xurrent_async.errors import RecordError
-from xurrent_async.resources import BY_TABLE, RESOURCES, RowMapper
+from xurrent_async.resources import BY_TABLE, RESOURCES, Issue, RowMapper
+from xurrent_async.simulator.records import RENDERERS
 
-ORG = {
-    "id": 42, "nodeID": "Z2lkOi8v", "sourceID": None, "name": "Widget Data Center",
-    "parent": {"id": 7, "name": "Widget", "nodeID": "x"}, "manager": None,
-    "business_unit": False, "disabled": True, "financialID": "F-1", "region": None,
-    "remarks": "line one\nline two ✓", "substitute": {"id": 9, "name": "Ann", "nodeID": "y",
-                                                      "account": {"id": "acme", "name": "Acme"}},
-    "source": None, "created_at": "2016-03-22T21:02:50-05:00", "updated_at": "2016-03-23T01:02:50+02:00",
-}
+DOCS = json.loads((Path(__file__).parent / "fixtures" / "docs_records.json").read_text(encoding="utf-8"))
+ORG = DOCS["organizations"]["record"]
+
+
+def _expected(row: dict) -> dict:
+    """The fixture's row with its UTC timestamps as the aware datetimes the mapper produces."""
+    out = dict(row)
+    for column, value in row.items():
+        if isinstance(value, str) and value.endswith("Z") and value[:4].isdigit() and "T" in value:
+            out[column] = datetime.fromisoformat(value[:-1] + "+00:00")
+    return out
+
+
+@pytest.mark.parametrize("table", ["organizations", "products", "projects"])
+def test_the_docs_example_records_map_to_exactly_the_expected_row_without_a_warning(table):
+    problems: list[Issue] = []
+    row = RowMapper(BY_TABLE[table]).map(DOCS[table]["record"], problems)
+    assert problems == []
+    assert row == _expected(DOCS[table]["row"])
+    assert list(row) == list(BY_TABLE[table].columns())  # every column, in the declared order
 
 
 def test_every_table_has_an_id_primary_key_and_only_snake_case_columns():
@@ -26,35 +41,47 @@ def test_every_table_has_an_id_primary_key_and_only_snake_case_columns():
         for column in schema["columns"]:
             assert column == column.lower() and " " not in column, column
         assert schema["columns"]["updated_at"] == "UTC_DATETIME"
+        assert schema["columns"]["custom_fields"] == "JSON"
         assert "synced_at" not in schema["columns"]
 
 
-def test_fields_parameter_asks_for_every_mapped_attribute():
-    fields = BY_TABLE["products"].api_fields.split(",")
-    assert {"salvage_value", "rule_set", "financial_owner", "updated_at"} <= set(fields)
-    assert "id" not in fields  # always returned
+def test_the_documented_types():
+    columns = {r.table: r.columns() for r in RESOURCES}
+    assert columns["projects"]["program"] == "STRING" and "program_id" not in columns["projects"]
+    assert columns["projects"]["risk_level"] == "STRING"
+    for table, column in (("products", "salvage_value"), ("products", "rate"), ("projects", "cost_of_effort"),
+                          ("projects", "cost_of_purchases"), ("projects", "total_cost"), ("projects", "value")):
+        assert columns[table][column]["type"] == "DECIMAL", (table, column)
+    assert columns["products"]["salvage_value_currency"] == columns["projects"]["value_currency"] == "STRING"
+    assert columns["products"]["recurrence"] == "JSON"
+    assert {"service_provider_id", "service_provider_name", "service_account_id"} <= set(columns["projects"])
+    assert {"ui_extension_id", "ui_extension_title", "account_id"} <= set(columns["organizations"])
+
+
+def test_fields_parameter_asks_for_every_documented_list_field_and_nothing_else():
+    for resource in RESOURCES:
+        asked = resource.api_fields.split(",")
+        listable = set(RENDERERS[resource.table].all_fields)  # the simulator's list of documented fields
+        assert set(asked) == listable - {"id", "nodeID"}, resource.table
+        assert "note" not in asked and "attachments" not in asked and "account" not in asked
 
 
 def test_a_record_becomes_a_typed_row_with_utc_times_flat_references_and_nulls_kept():
-    problems: list[str] = []
+    problems: list[Issue] = []
     row = RowMapper(BY_TABLE["organizations"]).map(ORG, problems)
     assert problems == []
-    assert row["id"] == 42 and row["node_id"] == "Z2lkOi8v"
     assert row["source_id"] is None  # null stays null, never ""
-    assert row["parent_id"] == 7 and row["parent_name"] == "Widget"
-    assert row["manager_id"] is None and row["manager_name"] is None
-    assert row["substitute_name"] == "Ann"
-    assert row["financial_id"] == "F-1"
-    assert row["created_at"] == datetime(2016, 3, 23, 2, 2, 50, tzinfo=timezone.utc)
-    assert row["updated_at"] == datetime(2016, 3, 22, 23, 2, 50, tzinfo=timezone.utc)
-    assert row["remarks"] == "line one\nline two ✓"
-    assert set(row) == set(BY_TABLE["organizations"].columns())
+    assert row["substitute_id"] is None and row["substitute_name"] is None
+    assert row["created_at"] == datetime(2016, 3, 14, 18, 9, 27, tzinfo=timezone.utc)
+    assert row["account_id"] == "wdc" and row["manager_account_id"] == "wdc"
+    assert row["custom_fields"] == ORG["custom_fields"]  # the list exactly as sent
 
 
 def test_absent_fields_become_null_columns():
     row = RowMapper(BY_TABLE["projects"]).map({"id": 1}, [])
     assert row["id"] == 1
     assert all(v is None for k, v in row.items() if k != "id")
+    assert set(row) == set(BY_TABLE["projects"].columns())
 
 
 def test_decimals_stay_exact_strings():
@@ -63,26 +90,42 @@ def test_decimals_stay_exact_strings():
 
 
 @pytest.mark.parametrize(
-    ("record", "expected_problem"),
+    ("record", "field", "problem", "column", "kept"),
     [
-        ({"id": 3, "updated_at": "yesterday"}, "unparseable timestamp"),
-        ({"id": 3, "created_at": "2016-03-22T21:02:50"}, "without a UTC offset"),
-        ({"id": 3, "salvage_value": "12,5"}, "expected a decimal"),
-        ({"id": 3, "disabled": "true"}, "expected true/false"),
-        ({"id": 3, "rule_set": "quantum"}, "unknown value 'quantum'"),
-        ({"id": 3, "service": "Email"}, "not a reference object"),
+        ({"id": 3, "updated_at": "yesterday"}, "updated_at", "unparseable timestamp", "updated_at", None),
+        ({"id": 3, "created_at": "2016-03-22T21:02:50"}, "created_at", "without a UTC offset", "created_at", None),
+        ({"id": 3, "salvage_value": "12,5"}, "salvage_value", "is not a decimal", "salvage_value", None),
+        ({"id": 3, "disabled": "true"}, "disabled", "is not true/false", "disabled", None),
+        ({"id": 3, "rule_set": "quantum"}, "rule_set", "undocumented value", "rule_set", "quantum"),
+        # A string where a reference is documented: kept where a name goes, never silently nulled.
+        ({"id": 3, "service": "Email"}, "service", "is not a reference object", "service_name", "Email"),
+        ({"id": 3, "brand": {"name": "Dell"}}, "brand", "is not text", "brand", '{"name": "Dell"}'),
     ],
 )
-def test_a_bad_value_is_reported_with_the_record_id_and_the_record_kept(record, expected_problem):
-    problems: list[str] = []
+def test_a_bad_value_is_reported_with_the_record_id_and_kept_where_it_can_be(record, field, problem, column, kept):
+    problems: list[Issue] = []
     row = RowMapper(BY_TABLE["products"]).map(record, problems)
     assert row["id"] == 3
-    assert len(problems) == 1 and "products id 3" in problems[0] and expected_problem in problems[0]
+    assert len(problems) == 1, problems
+    issue = problems[0]
+    assert (issue.table, issue.field, issue.record_id) == ("products", field, 3)
+    assert problem in issue.problem and "products id 3" in str(issue)
+    assert row[column] == kept
 
 
-def test_an_unknown_enum_value_is_kept_as_sent():
-    row = RowMapper(BY_TABLE["projects"]).map({"id": 1, "status": "on_hold"}, problems := [])
-    assert row["status"] == "on_hold" and problems
+def test_issues_of_one_value_share_a_key_across_records():
+    mapper, problems = RowMapper(BY_TABLE["projects"]), []
+    for record_id in range(5):
+        mapper.map({"id": record_id, "status": "on_hold"}, problems)
+    mapper.map({"id": 9, "status": "paused"}, problems)
+    assert len({issue.key for issue in problems}) == 2
+
+
+@pytest.mark.parametrize("value", ["na_cost_is_zero", "na_leased", "na_not_capitalized", "reducing_balance"])
+def test_legacy_and_documented_depreciation_methods_are_no_problem(value):
+    problems: list[Issue] = []
+    RowMapper(BY_TABLE["products"]).map({"id": 1, "depreciation_method": value}, problems)
+    assert problems == []
 
 
 @pytest.mark.parametrize("record", [{"name": "no id"}, {"id": "12"}, {"id": True}, ["not", "an", "object"]])

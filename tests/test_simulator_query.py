@@ -27,15 +27,15 @@ Z = "2026-01-01T00:00:00Z"
     ("name", "value", "expected"),
     [
         ("updated_at", Z, FieldFilter(lo=T, hi=T)),
-        ("updated_at", f"={Z}", FieldFilter(lo=T, hi=T)),
         ("updated_at", f">{Z}", FieldFilter(lo=T + 1)),
         ("updated_at", f">={Z}", FieldFilter(lo=T)),
         ("updated_at", f"<{Z}", FieldFilter(hi=T - 1)),
         ("updated_at", f"<={Z}", FieldFilter(hi=T)),
         ("updated_at", f"!{Z}", FieldFilter(exclude=frozenset({T}))),
-        ("created_at", f">={Z}<2026-01-02T00:00:00Z", FieldFilter(lo=T, hi=T + 86_399)),
-        ("created_at", f">{Z}<=2026-01-02T00:00:00Z", FieldFilter(lo=T + 1, hi=T + 86_400)),
-        ("created_at", f"<2026-01-02T00:00:00Z>={Z}", FieldFilter(lo=T, hi=T + 86_399)),
+        ("created_at", f">={Z}<=2026-01-02T00:00:00Z", FieldFilter(lo=T, hi=T + 86_400)),
+        ("created_at", f">{Z}<2026-01-02T00:00:00Z", FieldFilter(lo=T + 1, hi=T + 86_399)),
+        ("updated_at", "", FieldFilter(include=frozenset())),  # empty: no value, and every record has one
+        ("updated_at", "!", FieldFilter()),  # present: every record
         ("updated_at", "2026-01-01T02:00:00+02:00", FieldFilter(lo=T, hi=T)),
         ("updated_at", ">=2025-12-31T19:00:00-05:00", FieldFilter(lo=T)),
         ("updated_at", ">=2025-12-31T23:59:59.5Z", FieldFilter(lo=T)),  # fractions round inward
@@ -66,7 +66,13 @@ def test_repeated_parameters_all_apply() -> None:
         ("updated_at", f">={Z}<{Z}<{Z}"),
         ("updated_at", f"!{Z}<{Z}"),
         ("updated_at", ">="),
-        ("updated_at", ""),
+        # Undocumented forms: mixed and reversed ranges, `=X`, `!=X`, lists of timestamps.
+        ("updated_at", f">={Z}<2026-01-02T00:00:00Z"),
+        ("updated_at", f">{Z}<=2026-01-02T00:00:00Z"),
+        ("updated_at", f"<2026-01-02T00:00:00Z>={Z}"),
+        ("updated_at", f"={Z}"),
+        ("updated_at", f"!={Z}"),
+        ("updated_at", f"{Z},{Z}"),
         ("id", "abc"),
         ("id", ">=1,2"),
         ("id", "-5"),

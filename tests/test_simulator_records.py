@@ -30,15 +30,20 @@ from xurrent_async.simulator.timefmt import TimestampFormatter, parse_iso
 HEADERS = {"Authorization": "Bearer sim-token", "X-Xurrent-Account": "sim-account"}
 TIMESTAMP = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}[+-]\d{2}:\d{2}")
 TYPES = {"organizations": "Organization", "products": "Product", "projects": "Project"}
+# The documented enumerations (xurrent-api contract), legacy depreciation methods included.
 ENUMS = {
-    "rule_set": {"automatic", "efficiency", "rotation", "warranty"},
-    "depreciation_method": {None, "not_depreciated", "straight_line", "double_declining_balance",
-                            "sum_of_the_years_digits"},
+    "rule_set": {"physical_asset", "logical_asset_with_financial_data", "logical_asset_without_financial_data",
+                 "server", "software", "software_distribution_package", "license_certificate"},
+    "depreciation_method": {None, "not_depreciated", "double_declining_balance", "reducing_balance",
+                            "straight_line", "sum_of_the_years_digits", "na_cost_is_zero", "na_leased",
+                            "na_not_capitalized"},
     "status": {"registered", "in_progress", "progress_halted", "completed"},
-    "risk_level": {None, "low", "medium", "high"},
-    "justification": {None, "compliance", "corrective", "cost_reduction", "new_service", "risk_reduction",
-                      "service_improvement"},
+    "justification": {None, "compliance", "correction", "expansion", "improvement", "maintenance", "move",
+                      "removal", "replacement"},
+    "completion_reason": {None, "withdrawn", "rejected", "abandoned", "partial", "complete"},
 }
+DIRECTORY = {"id": "sim-directory", "name": "Sim Directory — Hôtel \"Central\""}
+JSON_KINDS = {str, int, float, bool, type(None), list, dict}
 
 
 def config(**kwargs: object) -> SimConfig:
@@ -64,11 +69,13 @@ def check_ref(ref: object, kind: str) -> None:
         return
     assert isinstance(ref, dict) and isinstance(ref["id"], int) and isinstance(ref["name"], str)
     assert base64.b64decode(ref["nodeID"] + "==").decode() == f"gid://xurrent/{kind}/{ref['id']}"
-    if kind == "Person":
-        assert ref["account"] == {"id": "sim-account", "name": "Sim Account"}
+    # `account` only on a reference into another account; never the account being read.
+    assert ref.get("account", DIRECTORY) == DIRECTORY
     if kind == "Service":
         assert ref["localized_name"] == ref["name"]
-        check_ref(ref["provider"], "Organization")
+        provider = ref["provider"]
+        assert isinstance(provider["id"], int) and isinstance(provider["name"], str)
+        assert provider.get("account", DIRECTORY) == DIRECTORY
 
 
 async def test_records_have_the_documented_shapes() -> None:
@@ -81,7 +88,8 @@ async def test_records_have_the_documented_shapes() -> None:
         renderer = RENDERERS[name]
         assert len(records) == 600
         for record_id, r in records.items():
-            assert list(r) == list(renderer.all_fields) and r["id"] == record_id
+            assert [k for k in r if k != "account"] == list(renderer.all_fields) and r["id"] == record_id
+            assert r.get("account", DIRECTORY) == DIRECTORY
             assert base64.b64decode(r["nodeID"] + "==").decode() == f"gid://xurrent/{TYPES[name]}/{record_id}"
             for field in ("created_at", "updated_at", "completion_target_at", "completed_at"):
                 if r.get(field) is not None:
@@ -94,18 +102,25 @@ async def test_records_have_the_documented_shapes() -> None:
                     assert r[field] in allowed
             for field in ("parent", "business_unit_organization", "financial_owner", "supplier", "customer"):
                 check_ref(r.get(field), "Organization")
-            for field in ("manager", "substitute"):
+            for field in ("manager", "substitute", "workflow_manager"):
                 check_ref(r.get(field), "Person")
             check_ref(r.get("service"), "Service")
             check_ref(r.get("support_team"), "Team")
-            check_ref(r.get("program"), "Program")
             check_ref(r.get("work_hours"), "Calendar")
-            nullable = [k for k in r if k not in ("id", "nodeID", "created_at", "updated_at")]
+            check_ref(r.get("order_template"), "RequestTemplate")
+            check_ref(r.get("workflow_template"), "WorkflowTemplate")
+            extension = r["ui_extension"]
+            assert extension is None or (isinstance(extension["id"], int) and isinstance(extension["title"], str))
+            custom = r["custom_fields"]
+            assert custom is None or all(set(c) == {"id", "value"} and isinstance(c["id"], str) for c in custom)
+            for text in ("program", "risk_level", "category", "time_zone"):
+                assert r.get(text) is None or isinstance(r[text], str)  # account-defined texts, not references
+            nullable = [k for k in renderer.all_fields if k not in ("id", "nodeID", "created_at", "updated_at")]
             nulls += sum(r[k] is None for k in nullable if not isinstance(r[k], bool))
             total += len(nullable)
         if name == "products":
-            assert all(r["salvage_value"] is None or re.fullmatch(r"\d+\.\d\d", r["salvage_value"])
-                       for r in records.values())
+            for money in ("salvage_value", "rate"):  # decimals come as strings
+                assert all(r[money] is None or re.fullmatch(r"\d+\.\d\d", r[money]) for r in records.values())
             assert all(isinstance(r["category"], str) and isinstance(r["disabled"], bool) for r in records.values())
         if name == "projects":
             for r in records.values():
@@ -115,6 +130,15 @@ async def test_records_have_the_documented_shapes() -> None:
         if name == "organizations":
             remarks = [r["remarks"] for r in records.values() if r["remarks"]]
             assert any("\n" in x for x in remarks) and any(not x.isascii() for x in remarks)
+            assert any("account" in r for r in records.values())  # the directory account's organizations
+        # Every JSON kind among custom field values, text with quotes and non-ASCII, references.
+        values = [c["value"] for r in records.values() for c in r["custom_fields"] or []]
+        assert {type(v) for v in values} == JSON_KINDS, name
+        assert any(isinstance(v, dict) and "nodeID" in v for v in values)
+        assert any(isinstance(v, str) and not v.isascii() for v in values)
+        assert any(isinstance(v, str) and '"' in v for v in values)
+        refs = [v for r in records.values() for v in r.values() if isinstance(v, dict) and "nodeID" in v]
+        assert any("account" in v for v in refs), name
     assert 0.1 < nulls / total < 0.4
     assert offsets == {"-05:00", "-04:00"}  # the account offset and its "summer" offset
 
@@ -141,14 +165,21 @@ async def test_truth_equals_what_get_returns_and_lists_honour_fields(session) ->
             async with session.get(f"{sim.base_url}/{name}?per_page=100") as r:
                 page = await r.json()
             default = RENDERERS[name].default_fields
-            assert all(list(rec) == list(default) for rec in page)
-            assert all(rec == {k: truth[rec["id"]][k] for k in default} for rec in page)
-            asked = ",".join(["updated_at", "nope", *RENDERERS[name].all_fields[3:6]])
+            assert all([k for k in rec if k != "account"] == list(default) for rec in page)
+            assert all(rec == {k: truth[rec["id"]][k] for k in (*default, "account") if k in truth[rec["id"]]}
+                       for rec in page)
+            asked = ",".join(["updated_at", *RENDERERS[name].all_fields[3:6]])
             async with session.get(f"{sim.base_url}/{name}?per_page=100&fields={asked}") as r:
                 page = await r.json()
             expected = {"id", "nodeID", "updated_at", *RENDERERS[name].all_fields[3:6]}
-            assert all(set(rec) == expected for rec in page)
+            assert all(set(rec) - {"account"} == expected for rec in page)
             assert all(rec == {k: truth[rec["id"]][k] for k in rec} for rec in page)
+        # As strict as the docs: an unknown name, or one a list cannot return, is a 400.
+        for name, fields, message in (("products", "name,nope,brand,worse", "Unknown fields: nope, worse"),
+                                      ("projects", "subject,note", "Fields not available in a collection: note"),
+                                      ("organizations", "name,addresses", "Fields not available in a collection")):
+            async with session.get(f"{sim.base_url}/{name}?fields={fields}") as r:
+                assert r.status == 400 and (await r.json())["message"].startswith(message), await r.text()
         truth = sim.truth("products")
         next(iter(truth.values()))["name"] = "changed by the caller"
         assert sim.truth("products") != truth  # callers get copies
@@ -244,7 +275,7 @@ async def test_a_million_records_per_collection_stay_small(session, record_prope
                         assert len(await r.json()) == 100
                         assert r.headers["X-Pagination-Total-Entries"] == "1000000"
                         url = str(r.links["next"]["url"])
-                window = "updated_at=>=2025-01-01T00:00:00Z<2025-02-01T00:00:00Z&per_page=100"
+                window = "updated_at=>=2025-01-01T00:00:00Z<=2025-01-31T23:59:59Z&per_page=100"
                 async with session.get(f"{sim.base_url}/{name}?{window}") as r:
                     assert r.status == 200 and len(await r.json()) == 100
             _, peak = tracemalloc.get_traced_memory()

@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from xurrent_async.resources import Issue
 from xurrent_async.state import Interval
 
 
@@ -24,7 +25,7 @@ class PassStarted:
 class Rows:
     stream: str
     rows: list[dict[str, Any]]
-    problems: list[str] = field(default_factory=list)  # value problems: warned, not fatal
+    problems: list[Issue] = field(default_factory=list)  # value problems: reported, not fatal
 
 
 @dataclass(frozen=True)

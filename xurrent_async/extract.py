@@ -20,15 +20,17 @@ import itertools
 import logging
 import math
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
+from urllib.parse import parse_qsl, quote, urlencode, urlsplit, urlunsplit
 
 from xurrent_async.client import Page, XurrentClient
-from xurrent_async.errors import XurrentError
+from xurrent_async.errors import ApiError, XurrentError
 from xurrent_async.events import Event, PassDone, PassStarted, Rows, WindowDone, WindowsAdded
-from xurrent_async.resources import Resource, RowMapper
+from xurrent_async.field_selection import FieldSelection
+from xurrent_async.resources import Issue, Resource, RowMapper
 from xurrent_async.settings import Settings
 from xurrent_async.state import Interval, SyncState, gaps, to_iso
 from xurrent_async.tuning import DEFAULT_TUNING, Tuning
@@ -66,12 +68,25 @@ def _before(rows: list[dict[str, Any]], upper: int) -> list[dict[str, Any]]:
     return [r for r in rows if (u := r["updated_at"]) is None or int(u.timestamp()) < upper]
 
 
-def _ts_filter(lower: int | None, upper: int | None) -> str | None:
+def updated_at_filter(lower: int | None, upper: int | None) -> str | None:
+    """The `updated_at` condition of the window [lower, upper) of whole seconds, in a documented form
+    only: the API documents `>A<B` and `>=A<=B` but not `>=A<B` (an invalid condition is a 400), and
+    timestamps have whole seconds, so [A, B) is exactly `>=A<=B−1s`."""
     if lower is not None and upper is not None:
-        return f">={to_iso(lower)}<{to_iso(upper)}"
+        if upper <= lower:
+            raise ValueError(f"empty window [{lower}, {upper})")
+        return f">={to_iso(lower)}<={to_iso(upper - 1)}"
     if lower is not None:
         return f">={to_iso(lower)}"
+    if upper is not None:
+        return f"<={to_iso(upper - 1)}"
     return None
+
+
+def _replace_param(url: str, name: str, value: str) -> str:
+    parts = urlsplit(url)
+    pairs = [(k, value if k == name else v) for k, v in parse_qsl(parts.query, keep_blank_values=True)]
+    return urlunsplit(parts._replace(query=urlencode(pairs, quote_via=quote, safe=",:")))
 
 
 class Extraction:
@@ -93,6 +108,7 @@ class Extraction:
         self._tuning = tuning
         self._now = now
         self._mappers = {r.table: RowMapper(r) for r in resources}
+        self._fields = FieldSelection(resources)
         self._slots = asyncio.Semaphore(settings.max_concurrency)
         self._tasks: set[asyncio.Task[None]] = set()
         self._outstanding: dict[str, int] = {}
@@ -173,15 +189,35 @@ class Extraction:
                 id_after: int | None) -> dict[str, str]:
         params = {
             "per_page": str(self._settings.max_records_per_page),
-            "fields": resource.api_fields,
+            "fields": self._fields.param(resource.table),
             "sort": "updated_at,id",
         }
-        ts = _ts_filter(lower, upper)
+        ts = updated_at_filter(lower, upper)
         if ts:
             params["updated_at"] = ts
         if id_after is not None:
             params["id"] = f">{id_after}"
         return params
+
+    async def _pages(self, resource: Resource, params: dict[str, str]) -> AsyncIterator[Page]:
+        """Every page of one query, following `Link rel="next"`; a 400 naming unknown fields drops
+        them and asks again (the same page: nothing was delivered from a refused request)."""
+        url: str | None = self._client.url(resource.path)
+        query: dict[str, str] | None = params
+        while url is not None:
+            try:
+                page = await self._client.get_page(url, query)
+            except ApiError as exc:
+                if not self._fields.drop(resource.table, exc):
+                    raise
+                fields = self._fields.param(resource.table)
+                if query is not None:
+                    query = {**query, "fields": fields}
+                else:  # a Link carries every parameter: replace the one that changed
+                    url = _replace_param(url, "fields", fields)
+                continue
+            yield page
+            url, query = page.next_url, None
 
     def _useful_slots(self) -> int:
         """The slots worth filling by splitting windows: all of them, unless the token's burst
@@ -222,7 +258,7 @@ class Extraction:
         async with self._slots:
             query_lower = None if planning == 1 else lower
             query_upper = upper if planning == 0 else None
-            pages = self._client.pages(resource.path, self._params(resource, query_lower, query_upper, id_after))
+            pages = self._pages(resource, self._params(resource, query_lower, query_upper, id_after))
             first = True
             last_seen: tuple[datetime, int] | None = None  # (updated_at, id) of the last row with a readable time
             last_key: tuple[int, int] | None = None  # the same as (second, id)
@@ -232,7 +268,7 @@ class Extraction:
             try:
                 async for page in pages:
                     progress.requests += 1
-                    problems: list[str] = []
+                    problems: list[Issue] = []
                     rows = [mapper.map(record, problems) for record in page.records]
                     if first:
                         first = False

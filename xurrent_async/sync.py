@@ -31,9 +31,9 @@ from xurrent_async.session import open_client
 from xurrent_async.settings import Settings
 from xurrent_async.state import SyncState, to_iso
 from xurrent_async.tuning import DEFAULT_TUNING, Tuning
+from xurrent_async.value_problems import ValueProblemLog
 
 log = logging.getLogger("xurrent_async.sync")
-MAX_PROBLEM_LINES = 20  # per stream; the rest are counted in the summary
 
 
 class Sink(Protocol):
@@ -61,6 +61,7 @@ class SyncReport:
     idle_splits: int = 0  # each may re-read up to a page where the split cut a page short
     seconds: float = 0.0
     state: dict[str, Any] = field(default_factory=dict)
+    value_problems: list[str] = field(default_factory=list)  # one line per distinct problem, with its count
 
     @property
     def rows(self) -> int:
@@ -83,6 +84,7 @@ class Consumer:
         self._clock = clock
         self._live = live or _Live()
         self.report = SyncReport()
+        self.value_problems = ValueProblemLog()
         self._pending_rows = 0
         self._dirty = False
         self._last_checkpoint = clock()
@@ -137,12 +139,9 @@ class Consumer:
         report = self._stream(table)
         report.rows += len(event.rows)
         self._pending_rows += len(event.rows)
-        for problem in event.problems:
+        for issue in event.problems:
             report.problems += 1
-            if report.problems <= MAX_PROBLEM_LINES:
-                log.warning("%s (the value is stored as null or as sent; the sync goes on)", problem)
-            elif report.problems == MAX_PROBLEM_LINES + 1:
-                log.warning("%s: more value problems; only the count is reported from now on", table)
+            self.value_problems.add(issue)
         self._maybe_checkpoint()
 
     def _maybe_checkpoint(self) -> None:
@@ -259,6 +258,9 @@ def run_sync(
     if live.progress is not None:
         report.idle_splits = sum(p.idle_splits for p in live.progress.values())
     report.state = state.to_json()
+    report.value_problems = consumer.value_problems.summary()
+    for line in report.value_problems:
+        log.warning("value problem: %s", line)
     consumer._maybe_progress(final=True)
     log.info("sync finished: %s rows in %.1f s, %s requests, %d throttled (429), %d retries, %d checkpoints, "
              "%d window(s) split for idle slots", f"{report.rows:,}", report.seconds, f"{report.requests:,}",

@@ -56,6 +56,9 @@ class SimConfig:
     utc_offset_minutes: int = -300
     link_base_url: str | None = None
     forbidden: tuple[str, ...] = ()
+    # collection -> field names this server no longer knows (a field renamed or withdrawn after the
+    # connector was written): `fields=` naming one is `400 Unknown fields: ...`, records lack it.
+    withdrawn_fields: dict[str, tuple[str, ...]] = field(default_factory=dict)
 
     def record_count(self, collection: str) -> int:
         if isinstance(self.records, int):

@@ -11,7 +11,7 @@ from collections.abc import Iterable
 
 from .config import COLLECTIONS, SimConfig
 from .data import CollectionData, splitmix64
-from .records import RENDERERS, Pools, Record, Renderer, node_id
+from .records import DIRECTORY, RENDERERS, OrganizationRenderer, Pools, Record, Renderer, node_id
 from .search import Searcher
 from .timefmt import TimestampFormatter
 
@@ -51,11 +51,16 @@ class Dataset:
             self.collections[name] = data
             self.renderers[name] = RENDERERS[name](data, config.seed, _SALT[name], fmt)
         orgs = self.renderers["organizations"]
+        assert isinstance(orgs, OrganizationRenderer)
         org_ids = self.collections["organizations"].ids
 
         @functools.lru_cache(maxsize=16_384)  # parents and owners repeat; render each org ref once
         def org_ref(pos: int) -> Record:
-            return {"id": org_ids[pos], "name": orgs.base_name(pos), "nodeID": node_id("Organization", org_ids[pos])}
+            record_id = org_ids[pos]
+            ref: Record = {"id": record_id, "name": orgs.base_name(pos), "nodeID": node_id("Organization", record_id)}
+            if orgs.in_directory(pos):
+                ref["account"] = dict(DIRECTORY)
+            return ref
 
         pools = Pools(config.account_id, org_ref, len(org_ids))
         for renderer in self.renderers.values():
@@ -80,10 +85,12 @@ class Dataset:
         return {name: record[name] for name in fields if name in record}
 
     def list_fields(self, collection: str, asked: tuple[str, ...] | None) -> tuple[str, ...]:
+        """What a list returns of each record: the default or asked fields, `id` and `nodeID` always,
+        and `account` whenever the record has one (a record of another account)."""
         renderer = self.renderers[collection]
         if asked is None:
-            return renderer.default_fields
-        return tuple(name for name in renderer.all_fields if name in ("id", "nodeID") or name in asked)
+            return (*renderer.default_fields, "account")
+        return (*(name for name in renderer.all_fields if name in ("id", "nodeID") or name in asked), "account")
 
     def truth(self, collection: str) -> dict[int, Record]:
         with self.lock:

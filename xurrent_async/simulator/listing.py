@@ -41,12 +41,15 @@ def list_page(sim: Simulator, collection: str, query_items: Iterable[tuple[str, 
     for name, value in items:
         params.setdefault(name, []).append(value)
     try:
-        query = parse_query(params, ds.renderers[collection].all_fields, cfg.per_page_default, cfg.per_page_max)
+        renderer = ds.renderers[collection]
+        withdrawn = cfg.withdrawn_fields.get(collection, ())
+        known = tuple(name for name in renderer.all_fields if name not in withdrawn)
+        query = parse_query(params, known, cfg.per_page_default, cfg.per_page_max, renderer.detail_fields)
     except QueryError as exc:
         return Answer(400, json_body({"message": str(exc)}))
     served = query.cursor.served if query.cursor else 0
     cap = cfg.record_cap
-    fields = ds.list_fields(collection, query.fields)
+    fields = tuple(name for name in ds.list_fields(collection, query.fields) if name not in withdrawn)
     with ds.lock:
         data = ds.collections[collection]
         page = ds.searcher.search(

@@ -1,9 +1,10 @@
 """The query-string grammar of collection requests: filters, sort, per_page, fields and cursors.
 
-Filters (`id`, `created_at`, `updated_at`) carry their operator in the value: `X` or `=X`, `!X`,
-`>X`, `>=X`, `<X`, `<=X`, and two-sided ranges such as `>=A<B`; `id` also takes lists `1,2,3`
-(and `!1,2`). Repeated parameters all apply. Every value compiles to an integer interval (records
-have integer ids and whole-second timestamps) plus include/exclude sets.
+Filters (`id`, `created_at`, `updated_at`) carry their operator in the value, in the documented
+forms only (see `_conditions`); anything else is a 400, as the real API answers an invalid filter
+condition. Repeated parameters all apply. Every value compiles to an integer interval (records have
+integer ids and whole-second timestamps) plus include/exclude sets. `fields=` names must exist and
+be allowed in a list (`Unknown fields: a, b` otherwise).
 """
 
 from __future__ import annotations
@@ -23,8 +24,6 @@ SORT_FIELDS = ("id", "created_at", "updated_at")
 # The real API's default order is unconfirmed (products by name); the simulator uses a stable one.
 DEFAULT_SORT: tuple[tuple[str, bool], ...] = (("updated_at", False), ("id", False))
 
-_OPERATOR = re.compile(r"(>=|<=|!=|>|<|!|=)")
-_RANGE_OPS = (">", ">=", "<", "<=")
 
 
 class QueryError(ValueError):
@@ -80,17 +79,35 @@ class Query:
         return (tuple(sorted(self.filters.items())), self.sort)
 
 
-def _split_conditions(raw: str) -> list[tuple[str, str]]:
-    parts = _OPERATOR.split(raw)
-    pairs: list[tuple[str, str]] = []
-    if parts[0]:
-        pairs.append(("=", parts[0]))
-    pairs.extend(zip(parts[1::2], parts[2::2], strict=True))
-    if not pairs or len(pairs) > 2 or any(not value for _, value in pairs):
-        raise ValueError("expected an operator (=, !, >, >=, <, <=) and a value, or a range like >=A<B")
-    if len(pairs) == 2 and not all(op in _RANGE_OPS for op, _ in pairs):
-        raise ValueError("a range combines two of >, >=, <, <=")
-    return pairs
+# The documented value forms (developer.xurrent.com/v1/general/filtering), and no others: equality
+# `X`, negation `!X`, empty ``, present `!`, in `1,2,3`, not in `!1,2,3` (integers and enums only),
+# `<X`, `<=X`, `>X`, `>=X`, and the two ranges `>A<B` and `>=A<=B`. Mixed ranges (`>=A<B`, `>A<=B`),
+# reversed ones (`<B>A`), `=X` and `!=X` are not documented: the API answers an invalid filter
+# condition with 400, and so does this simulator.
+_ONE_SIDED = re.compile(r"^(>=|<=|>|<)([^<>!=]+)$")
+_RANGE = re.compile(r"^(>=|>)([^<>!=]+)(<=|<)([^<>!=]+)$")
+_DOCUMENTED_RANGES = ((">", "<"), (">=", "<="))
+_FORMS = "X, !X, empty, !, 1,2,3 (ids), <X, <=X, >X, >=X, >A<B or >=A<=B"
+
+
+def _conditions(name: str, raw: str) -> list[tuple[str, str]]:
+    """(operator, value) pairs of one documented condition; ValueError for anything else."""
+    if raw == "":
+        return [("empty", "")]
+    if raw == "!":
+        return [("present", "")]
+    if raw.startswith("!"):
+        return [("!", raw[1:])]
+    if match := _RANGE.match(raw):
+        low_op, low, high_op, high = match.groups()
+        if (low_op, high_op) not in _DOCUMENTED_RANGES:
+            raise ValueError(f"the range {low_op}A{high_op}B is not a documented form; use {_FORMS}")
+        return [(low_op, low), (high_op, high)]
+    if match := _ONE_SIDED.match(raw):
+        return [(match.group(1), match.group(2))]
+    if any(c in raw for c in "<>!="):
+        raise ValueError(f"not a documented filter condition; use {_FORMS}")
+    return [("=", raw)]
 
 
 def _parse_number(name: str, text: str) -> float:
@@ -108,10 +125,17 @@ def parse_filter(name: str, values: Sequence[str]) -> FieldFilter:
     exclude: set[int] = set()
     for raw in values:
         try:
-            for op, text in _split_conditions(raw):
-                items = text.split(",") if name == "id" and op in ("=", "!", "!=") else [text]
+            for op, text in _conditions(name, raw):
+                if op == "empty":  # id, created_at and updated_at always have a value
+                    include = set()
+                    continue
+                if op == "present":
+                    continue
+                items = text.split(",") if op in ("=", "!") else [text]
+                if len(items) > 1 and name != "id":
+                    raise ValueError("a list of values is for integers and enumerations only")
                 numbers = [_parse_number(name, item.strip()) for item in items]
-                if op in ("=", "!", "!="):
+                if op in ("=", "!"):
                     whole = {int(n) for n in numbers if n == int(n)}  # a fractional second matches none
                     if op == "=":
                         include = whole if include is None else include & whole
@@ -133,7 +157,7 @@ def parse_filter(name: str, values: Sequence[str]) -> FieldFilter:
                     hi = bound if hi is None else min(hi, bound)
         except ValueError as exc:
             raise QueryError(f"Invalid value for {name}: {raw!r} ({exc})") from None
-    if include is not None and len(include) == 1:  # `=X` is an interval: lets indexes bisect it
+    if include is not None and len(include) == 1:  # `X` is an interval: lets indexes bisect it
         (only,) = include
         lo = only if lo is None else max(lo, only)
         hi = only if hi is None else min(hi, only)
@@ -203,15 +227,22 @@ def _per_page(raw: str | None, default: int, maximum: int) -> int:
     return min(int(raw), maximum)
 
 
-def _fields(raw: str | None, known: Sequence[str]) -> tuple[str, ...] | None:
+def _fields(raw: str | None, known: Sequence[str], detail_only: Sequence[str]) -> tuple[str, ...] | None:
     if raw is None or not raw.strip():
         return None
-    asked = {part.strip() for part in raw.split(",")}
-    return tuple(name for name in known if name in asked)  # unknown names are ignored
+    asked = [part.strip() for part in raw.split(",") if part.strip()]
+    unknown = [name for name in asked if name not in known and name not in detail_only]
+    if unknown:
+        raise QueryError(f"Unknown fields: {', '.join(unknown)}")
+    refused = [name for name in asked if name in detail_only]
+    if refused:
+        raise QueryError(f"Fields not available in a collection: {', '.join(refused)}")
+    return tuple(name for name in known if name in asked)
 
 
 def parse_query(
-    params: Mapping[str, Sequence[str]], known_fields: Sequence[str], per_page_default: int, per_page_max: int
+    params: Mapping[str, Sequence[str]], known_fields: Sequence[str], per_page_default: int, per_page_max: int,
+    detail_only: Sequence[str] = (),
 ) -> Query:
     """`params` maps each parameter name to all its values, in order."""
 
@@ -226,6 +257,6 @@ def parse_query(
         filters=filters,
         sort=sort,
         per_page=_per_page(last("per_page"), per_page_default, per_page_max),
-        fields=_fields(last("fields"), known_fields),
+        fields=_fields(last("fields"), known_fields, detail_only),
         cursor=None if raw_cursor is None else decode_cursor(raw_cursor, sort),
     )

@@ -1,0 +1,123 @@
+"""The queries the extraction sends: documented filter forms only (the API answers any other with
+400), every documented field asked for, and a field the API stops knowing does not stop a sync."""
+
+from __future__ import annotations
+
+import logging
+import re
+from urllib.parse import parse_qsl, urlsplit
+
+import pytest
+
+from tests.fakes import RecordingSink
+from tests.sdk_harness import differences
+from xurrent_async.errors import ApiError
+from xurrent_async.events import WindowDone
+from xurrent_async.extract import Extraction, updated_at_filter
+from xurrent_async.resources import BY_TABLE
+from xurrent_async.session import open_client
+from xurrent_async.settings import parse_settings
+from xurrent_async.simulator import FakeClock, SimConfig, SimulatorThread, running_simulator
+from xurrent_async.state import SyncState, from_iso, to_iso
+from xurrent_async.sync import run_sync
+from xurrent_async.tuning import Tuning
+
+T = 1_767_225_600  # 2026-01-01T00:00:00Z
+ISO = r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ"
+DOCUMENTED = re.compile(rf"^>=({ISO})(<=({ISO}))?$")
+
+
+def settings_for(sim, **extra: str):
+    config = {"oauth_token": "sim-token", "account_id": "sim-account", "base_url": sim.base_url,
+              "burst_limit": "10000", "rate_limit_per_hour": "1000000", **extra}
+    return parse_settings(config)[0]
+
+
+def test_a_window_of_whole_seconds_is_sent_as_the_documented_inclusive_range():
+    assert updated_at_filter(T, T + 3600) == ">=2026-01-01T00:00:00Z<=2026-01-01T00:59:59Z"
+    assert updated_at_filter(T, T + 1) == ">=2026-01-01T00:00:00Z<=2026-01-01T00:00:00Z"  # one second
+    assert updated_at_filter(T, None) == ">=2026-01-01T00:00:00Z"
+    assert updated_at_filter(None, None) is None
+    with pytest.raises(ValueError):
+        updated_at_filter(T, T)
+
+
+async def test_every_query_of_a_pass_with_splits_rebalancing_and_cap_continuations_is_documented():
+    clock = FakeClock(T + 10 * 86_400)
+    config = SimConfig(records={"organizations": 3_000, "products": 300}, burst_limit=None, hourly_limit=None,
+                       record_cap=500, seed=3)
+    sent: list[dict[str, str]] = []  # the parameters of every request, Links included
+    async with running_simulator(config, clock=clock) as sim:
+        crowded = T + 5 * 86_400
+        sim.set_updated_at("organizations", sim.ids("organizations")[:700], crowded)  # above the cap
+        s = settings_for(sim, max_concurrency="4")
+        events = []
+
+        async def emit(event) -> None:
+            events.append(event)
+
+        async with open_client(s, Tuning(window_records=1_000, min_pages_per_window=2)) as client:
+            get_page = client.get_page
+
+            async def recorded(url: str, params: dict[str, str] | None = None):
+                sent.append(dict(params) if params is not None else dict(parse_qsl(urlsplit(url).query)))
+                return await get_page(url, params)
+
+            client.get_page = recorded  # type: ignore[method-assign]
+            tables = ("organizations", "products")
+            extraction = Extraction(client, s, SyncState(), tuple(BY_TABLE[t] for t in tables), emit,
+                                    Tuning(window_records=1_000, min_pages_per_window=2))
+            await extraction.run()
+        assert extraction.progress["organizations"].idle_splits >= 1, "no window was rebalanced"
+        assert set(sim.stats.by_status) == {200}  # the strict simulator refused nothing
+
+    # The pass's first request: no bounds yet, sorted, every documented list field.
+    first = next(p for p in sent if p["fields"] == BY_TABLE["organizations"].api_fields)
+    assert first == {"per_page": "100", "fields": BY_TABLE["organizations"].api_fields, "sort": "updated_at,id"}
+    bounded = [p for p in sent if "updated_at" in p]
+    assert bounded, "the pass was never split"
+    for params in sent:
+        assert params["sort"] == "updated_at,id"
+        if "updated_at" in params:
+            match = DOCUMENTED.match(params["updated_at"])
+            assert match, params["updated_at"]
+            if match.group(3):
+                assert from_iso(match.group(1)) <= from_iso(match.group(3)), params["updated_at"]
+    # Split and rebalanced windows: each finished window was asked for from its own start.
+    tiles = [e.window for e in events if isinstance(e, WindowDone) and e.stream == "organizations"]
+    starts = {from_iso(DOCUMENTED.match(p["updated_at"]).group(1)) for p in bounded}
+    assert len(tiles) >= 3
+    assert all(a in starts for a, _ in tiles[1:] if a != tiles[0][0]), (tiles, sorted(starts))
+    # The crowded second above the cap went on by id, within that one second.
+    by_id = [p for p in sent if "id" in p]
+    assert by_id, "the cap was never continued by id"
+    one_second = f">={to_iso(crowded)}<={to_iso(crowded)}"
+    assert all(p["updated_at"] == one_second and re.fullmatch(r">\d+", p["id"]) for p in by_id), by_id
+
+
+def test_a_field_the_api_no_longer_knows_is_dropped_once_and_the_sync_goes_on(caplog):
+    caplog.set_level(logging.WARNING)
+    config = SimConfig(records=300, burst_limit=None, hourly_limit=None,
+                       withdrawn_fields={"products": ("rate", "recurrence")})
+    with SimulatorThread(config) as sim:
+        sink = RecordingSink()
+        report = run_sync(settings_for(sim), None, sink)
+        truth = sim.truth("products")
+    assert len(sink.rows["products"]) == 300 and report.rows == 900
+    for record in truth.values():  # the server no longer sends them: the columns stay null
+        record.pop("rate"), record.pop("recurrence")
+    assert differences(truth, sink.rows["products"], "products") == []
+    assert all(row["rate"] is None and row["recurrence"] is None for row in sink.rows["products"].values())
+    warnings = [r.getMessage() for r in caplog.records if "does not know the field" in r.getMessage()]
+    assert len(warnings) == 1 and "rate, recurrence" in warnings[0] and "rate" in warnings[0]
+
+
+def test_any_other_400_still_fails_the_sync_with_status_path_and_message():
+    # The simulator no longer sorts by updated_at (a stand-in for any request the API rejects).
+    config = SimConfig(records=50, burst_limit=None, hourly_limit=None)
+    with SimulatorThread(config) as sim, pytest.MonkeyPatch.context() as patch:
+        patch.setattr("xurrent_async.simulator.query.SORT_FIELDS", ("id", "created_at"))
+        with pytest.raises(ApiError) as info:
+            run_sync(settings_for(sim), None, RecordingSink())
+    assert info.value.status == 400 and re.search(r"/v1/(organizations|products|projects)", str(info.value))
+    assert "Sorting not allowed on fields: updated_at" in str(info.value)

@@ -1,0 +1,46 @@
+"""Value problems of a sync, reported once per (table, field, problem, value), with a count.
+
+A harmless repeat (one new enum value on every product, say) must never hide a real problem behind
+a cap on warning lines: each distinct problem is warned about the first time it is seen, and the
+end of the sync lists how often each one occurred.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import Counter
+
+from xurrent_async.resources import Issue
+
+log = logging.getLogger("xurrent_async.sync")
+MAX_KINDS_PER_TABLE = 50  # distinct problems warned about one by one; more are only counted
+
+
+class ValueProblemLog:
+    def __init__(self) -> None:
+        self.counts: Counter[tuple[str, str, str, str]] = Counter()
+        self._first: dict[tuple[str, str, str, str], Issue] = {}
+        self._kinds: Counter[str] = Counter()
+
+    def add(self, issue: Issue) -> None:
+        key = issue.key
+        self.counts[key] += 1
+        if key in self._first:
+            return
+        self._first[key] = issue
+        self._kinds[issue.table] += 1
+        kinds = self._kinds[issue.table]
+        if kinds <= MAX_KINDS_PER_TABLE:
+            log.warning("%s (kept as sent where the column can hold it, else null; the sync goes on; "
+                        "repeats are counted in the summary)", issue)
+        elif kinds == MAX_KINDS_PER_TABLE + 1:
+            log.warning("%s: more than %d distinct value problems; the rest are counted in the summary",
+                        issue.table, MAX_KINDS_PER_TABLE)
+
+    def total(self, table: str | None = None) -> int:
+        return sum(n for key, n in self.counts.items() if table is None or key[0] == table)
+
+    def summary(self) -> list[str]:
+        """One line per distinct problem, most frequent first."""
+        return [f"{issue.table}: {issue.field} {issue.problem} {issue.value}: {n:,} record(s), e.g. id "
+                f"{issue.record_id}" for key, n in self.counts.most_common() for issue in (self._first[key],)]
