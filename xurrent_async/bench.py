@@ -313,7 +313,8 @@ async def original_extract(base_url: str, sink: CountingSink, per_page: int = OR
 def walk_params(table: str, first: int, after: int, per_page: int) -> dict[str, str]:
     from xurrent_async.resources import BY_TABLE
 
-    return {"per_page": str(per_page), "fields": BY_TABLE[table].api_fields, "sort": "id", "id": f">={first}<={after - 1}"}
+    return {"per_page": str(per_page), "fields": BY_TABLE[table].api_fields, "sort": "id",
+            "id": f">={first}<={after - 1}"}  # [first, after) in a documented range form
 
 
 async def concurrent_walks(config: dict[str, str], walks: Sequence[tuple[str, int, int]], per_page: int,

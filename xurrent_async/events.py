@@ -1,7 +1,9 @@
 """The typed messages extraction sends to the consumer, in order, over one queue.
 
 Order is the contract: for a window, every `Rows` comes before its `WindowDone`; a stream's
-`PassStarted` comes before anything of that pass. The consumer relies on it to checkpoint safely.
+`PassStarted` comes before anything of that pass; a stream's removal feeds are read only after its
+`PassDone`, so every `Removed` follows every `Rows` of that sync's pass and reflects a later moment
+in the source. The consumer relies on it to checkpoint safely and to let the latest word win.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ class PassStarted:
     lower: int
     upper: int
     records: int | None  # the server's count for [lower, ∞) at the start, for the plan log
+    full: bool = False  # a re-read of every record (the first pass, or a periodic full re-read)
 
 
 @dataclass(frozen=True)
@@ -46,6 +49,26 @@ class PassDone:
 
 
 @dataclass(frozen=True)
+class Removed:
+    """A page of a removal feed (archive, trash): these records are removed. Every entry created
+    before `upto` has now been read, so once the deletes are sent the state may say so."""
+
+    stream: str
+    feed: str
+    ids: list[int]
+    upto: int
+
+
+@dataclass(frozen=True)
+class FeedRefused:
+    """The token may not read a removal feed (403): deletes are not reflected; the sync goes on."""
+
+    stream: str
+    feed: str
+    message: str
+
+
+@dataclass(frozen=True)
 class Failed:
     error: BaseException
 
@@ -55,4 +78,4 @@ class Finished:
     pass
 
 
-Event = PassStarted | Rows | WindowDone | WindowsAdded | PassDone | Failed | Finished
+Event = PassStarted | Rows | WindowDone | WindowsAdded | PassDone | Removed | FeedRefused | Failed | Finished

@@ -192,6 +192,9 @@ class Resource:
     table: str
     path: str
     fields: tuple[Field, ...]
+    # The record type as the archive and trash feeds name it, for a resource whose records are
+    # archived and trashed (projects); None for one Xurrent never removes (it disables them).
+    removed_as: str | None = None
 
     @property
     def api_fields(self) -> str:
@@ -251,9 +254,10 @@ RESOURCES: tuple[Resource, ...] = (
         Field("effort", "long"), Field("cost_of_effort", "decimal"), Field("cost_of_purchases", "decimal"),
         Field("total_cost", "decimal"), Field("value", "decimal"), Field("value_currency"),
         Field("roi", "decimal"), Field("resolution_duration", "long"), *_EXTENDED, *_TIMES,
-    )),
+    ), removed_as="project"),
 )
 BY_TABLE = {r.table: r for r in RESOURCES}
+REMOVAL_FEEDS = ("archive", "trash")  # GET /v1/archive and /v1/trash: every removed record, all types mixed
 
 
 # -- mapping ---------------------------------------------------------------------------------------

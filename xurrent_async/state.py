@@ -3,12 +3,18 @@
 ```
 {"format": 2,
  "streams": {"organizations": {"cursor": "2026-11-28T10:00:00Z",
-                               "pass": {"lower": "...Z", "upper": "...Z", "done": [["...Z", "...Z"]]}}}}
+                               "pass": {"lower": "...Z", "upper": "...Z", "done": [["...Z", "...Z"]]}},
+             "projects": {"cursor": "...Z", "full_read": "...Z",
+                          "removals": {"archive": "...Z", "trash": "...Z"}}}}
 ```
 `cursor`: everything updated before it has been delivered. `pass`: the open pass covering
-[lower, upper); `done` are its finished windows, merged. The cursor moves to `upper` only when
-`done` covers the whole pass. Times are whole seconds, written as UTC ISO strings so a person can
-read the state; internally they are epoch seconds (ints).
+[lower, upper); `done` are its finished windows, merged; `"full": true` when the pass re-reads every
+record rather than the changes. The cursor moves to `upper` only when `done` covers the whole pass.
+`full_read`: the upper bound of the last full pass (a periodic full re-read is due from it).
+`removals`: per removal feed, every entry created before that moment has been read and its delete
+sent. Times are whole seconds, written as UTC ISO strings so a person can read the state; internally
+they are epoch seconds (ints). A state without `full_read` or `removals` (older) reads the feeds
+from their beginning once.
 """
 
 from __future__ import annotations
@@ -78,6 +84,7 @@ class Pass:
     lower: int
     upper: int
     done: list[Interval] = field(default_factory=list)
+    full: bool = False  # a re-read of every record, not of the changes since the cursor
 
     def complete(self) -> bool:
         return not gaps(self.lower, self.upper, self.done)
@@ -87,6 +94,8 @@ class Pass:
 class StreamState:
     cursor: int | None = None
     open_pass: Pass | None = None
+    full_read: int | None = None  # upper bound of the last full pass
+    removals: dict[str, int] = field(default_factory=dict)  # feed -> every entry before it is read
 
     def to_json(self) -> dict[str, Any]:
         data: dict[str, Any] = {"cursor": to_iso(self.cursor) if self.cursor is not None else None}
@@ -97,6 +106,12 @@ class StreamState:
                 "upper": to_iso(p.upper),
                 "done": [[to_iso(a), to_iso(b)] for a, b in p.done],
             }
+            if p.full:
+                data["pass"]["full"] = True
+        if self.full_read is not None:
+            data["full_read"] = to_iso(self.full_read)
+        if self.removals:
+            data["removals"] = {feed: to_iso(at) for feed, at in sorted(self.removals.items())}
         return data
 
 
@@ -108,8 +123,8 @@ class SyncState:
         return self.streams.setdefault(name, StreamState())
 
     # -- changes, made by the consumer in checkpoint order ---------------------------------
-    def start_pass(self, name: str, lower: int, upper: int) -> None:
-        self.stream(name).open_pass = Pass(lower, upper)
+    def start_pass(self, name: str, lower: int, upper: int, full: bool = False) -> None:
+        self.stream(name).open_pass = Pass(lower, upper, full=full)
 
     def window_done(self, name: str, window: Interval) -> None:
         p = self.stream(name).open_pass
@@ -126,7 +141,14 @@ class SyncState:
         if not s.open_pass.complete():
             raise RuntimeError(f"{name}: the pass was declared finished with gaps left")
         s.cursor = s.open_pass.upper
+        if s.open_pass.full:
+            s.full_read = s.open_pass.upper
         s.open_pass = None
+
+    def feed_read(self, name: str, feed: str, upto: int) -> None:
+        """Every entry of `feed` created before `upto` has been read and its deletes sent."""
+        s = self.stream(name)
+        s.removals[feed] = max(upto, s.removals.get(feed, upto))
 
     def to_json(self) -> dict[str, Any]:
         return {"format": FORMAT_VERSION, "streams": {n: s.to_json() for n, s in sorted(self.streams.items())}}
@@ -178,7 +200,9 @@ def _read_stream(raw: dict[str, Any]) -> StreamState:
         done: list[Interval] = []
         for a, b in p.get("done", []):
             done = merge(done, (from_iso(a), from_iso(b)))
-        open_pass = Pass(from_iso(p["lower"]), from_iso(p["upper"]), done)
+        open_pass = Pass(from_iso(p["lower"]), from_iso(p["upper"]), done, full=p.get("full") is True)
         if open_pass.lower > open_pass.upper:
             raise ValueError("pass lower bound after its upper bound")
-    return StreamState(cursor, open_pass)
+    full_read = from_iso(raw["full_read"]) if raw.get("full_read") else None
+    removals = {str(feed): from_iso(at) for feed, at in (raw.get("removals") or {}).items()}
+    return StreamState(cursor, open_pass, full_read, removals)

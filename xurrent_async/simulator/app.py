@@ -4,7 +4,8 @@ Order of checks on a collection request, as the client sees it:
 1. bad, missing or expired bearer token -> 401 {"message": "Unauthorized"}, no X-RateLimit-*;
 2. over the hourly or burst limit -> 429 {"message": "Too Many Requests"} + Retry-After (no quota used);
 3. `X-Xurrent-Account` (or legacy `X-4me-Account`) not the account -> 404 {"message": "Unknown account: <x>"};
-4. unknown collection or record -> 404 {"message": "Not found"}; forbidden collection -> 403;
+4. unknown collection or record -> 404 {"message": "Not found"}; forbidden collection (or feed:
+   `forbidden=("archive", "trash")` plays a token without the right to read them) -> 403;
 5. injected faults; then the answer. Everything after step 1 carries X-RateLimit-*.
 `page=` is accepted and ignored: pagination is cursor-only (`search_after`).
 """
@@ -23,7 +24,8 @@ from .auth import basic_credentials, bearer_token
 from .config import COLLECTIONS
 from .faults import abort_connection, not_a_list_body, truncate
 from .limits import retry_after_seconds
-from .listing import list_page, one_record
+from .listing import list_page, one_record, removal_feed
+from .removals import FEEDS
 from .responses import compress, json_response
 from .server import Simulator
 from .timefmt import http_date
@@ -106,7 +108,7 @@ async def collection_get(request: web.Request) -> web.Response:
     problem: tuple[int, str] | None = None
     if account != cfg.account_id:
         problem = (404, f"Unknown account: {account or ''}")
-    elif collection not in COLLECTIONS:
+    elif collection not in COLLECTIONS and (collection not in FEEDS or request.match_info.get("record_id")):
         problem = (404, "Not found")
     elif collection in cfg.forbidden:
         problem = (403, f"You are not authorized to access {collection}")
@@ -135,7 +137,10 @@ async def collection_get(request: web.Request) -> web.Response:
     record_id = request.match_info.get("record_id")
     if record_id is None:
         link_base = (cfg.link_base_url or f"{request.scheme}://{request.host}/v1").rstrip("/")
-        answer = list_page(sim, collection, request.query.items(), link_base)
+        if collection in FEEDS:
+            answer = removal_feed(sim, collection, request.query.items(), link_base)
+        else:
+            answer = list_page(sim, collection, request.query.items(), link_base)
     else:
         answer = one_record(sim, collection, record_id)
     headers.update(answer.headers)

@@ -59,6 +59,10 @@ class SimConfig:
     # collection -> field names this server no longer knows (a field renamed or withdrawn after the
     # connector was written): `fields=` naming one is `400 Unknown fields: ...`, records lack it.
     withdrawn_fields: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    # Archive and trash (removals.py). Whether restoring a project changes its updated_at is
+    # unconfirmed: both behaviours are played. Each feed also lists this many entries of other types.
+    restore_touches_updated_at: bool = True
+    other_feed_entries: int = 20
 
     def record_count(self, collection: str) -> int:
         if isinstance(self.records, int):

@@ -12,6 +12,7 @@ from collections.abc import Iterable
 from .config import COLLECTIONS, SimConfig
 from .data import CollectionData, splitmix64
 from .records import DIRECTORY, RENDERERS, OrganizationRenderer, Pools, Record, Renderer, node_id
+from .removals import Removals
 from .search import Searcher
 from .timefmt import TimestampFormatter
 
@@ -65,6 +66,10 @@ class Dataset:
         pools = Pools(config.account_id, org_ref, len(org_ids))
         for renderer in self.renderers.values():
             renderer.pools, renderer.org_ref, renderer.org_count = pools, org_ref, len(org_ids)
+        self.fmt = fmt
+        history = config.history_days * 86_400
+        self.removals = Removals(config.seed, pools.people, self.data_end - history, self.data_end,
+                                 config.other_feed_entries)
         self.searcher = Searcher()
         # collection -> record id -> patch laid over the rendered record (see Simulator.corrupt).
         self.corruptions: dict[str, dict[int, dict[str, object]]] = {name: {} for name in COLLECTIONS}
@@ -92,10 +97,16 @@ class Dataset:
             return (*renderer.default_fields, "account")
         return (*(name for name in renderer.all_fields if name in ("id", "nodeID") or name in asked), "account")
 
+    def hidden(self, collection: str) -> frozenset[int]:
+        """Ids a list no longer returns: archived, trashed and erased projects."""
+        return self.removals.hidden() if collection == "projects" else frozenset()
+
     def truth(self, collection: str) -> dict[int, Record]:
         with self.lock:
             data = self.collections[collection]
-            records = {data.ids[pos]: self.render(collection, pos) for pos in range(data.n)}
+            hidden = self.hidden(collection)
+            records = {data.ids[pos]: self.render(collection, pos) for pos in range(data.n)
+                       if not hidden or data.ids[pos] not in hidden}
         # A JSON round trip: the same values a GET returns, and no shared (mutable) references.
         return {record_id: json.loads(json.dumps(record)) for record_id, record in records.items()}
 
@@ -124,6 +135,24 @@ class Dataset:
             data = self.collections[collection]
             for pos in self.positions(collection, ids):
                 data.change(pos, int(at), edit=edit)
+
+    def remove(self, feed: str, ids: Iterable[int], at: float) -> None:
+        with self.lock:
+            data = self.collections["projects"]
+            for pos in self.positions("projects", ids):
+                self.removals.remove(feed, data.ids[pos], int(at), self.renderers["projects"].base_name(pos))
+
+    def restore(self, ids: Iterable[int], at: float, touch: bool) -> None:
+        with self.lock:
+            for pos in self.positions("projects", ids):
+                self.removals.restore(self.collections["projects"].ids[pos])
+                if touch:
+                    self.collections["projects"].change(pos, int(at), edit=False)
+
+    def erase(self, ids: Iterable[int]) -> None:
+        with self.lock:
+            for record_id in ids:
+                self.removals.erase(record_id)
 
     def apply_changes(self, now: float, per_second: float) -> None:
         """Lazily play `per_second` (share of each collection per second) up to `now`."""

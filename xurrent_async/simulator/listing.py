@@ -10,11 +10,12 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from urllib.parse import quote, urlencode
 
 from .data import CollectionData
-from .query import QueryError, encode_cursor, parse_query
+from .query import FieldFilter, QueryError, encode_cursor, parse_query
+from .removals import feed_page
 from .responses import json_body
 from .server import Simulator
 
@@ -47,14 +48,19 @@ def list_page(sim: Simulator, collection: str, query_items: Iterable[tuple[str, 
         query = parse_query(params, known, cfg.per_page_default, cfg.per_page_max, renderer.detail_fields)
     except QueryError as exc:
         return Answer(400, json_body({"message": str(exc)}))
+    hidden = ds.hidden(collection)
+    filters = query.filters
+    if hidden:  # archived and trashed projects leave the list
+        id_filter = filters.get("id", FieldFilter())
+        filters = {**filters, "id": replace(id_filter, exclude=id_filter.exclude | hidden)}
     served = query.cursor.served if query.cursor else 0
     cap = cfg.record_cap
     fields = tuple(name for name in ds.list_fields(collection, query.fields) if name not in withdrawn)
     with ds.lock:
         data = ds.collections[collection]
         page = ds.searcher.search(
-            data, query.filters, query.sort, query.cursor.key if query.cursor else None,
-            max(0, min(query.per_page, cap - served)), query.signature,
+            data, filters, query.sort, query.cursor.key if query.cursor else None,
+            max(0, min(query.per_page, cap - served)), (tuple(sorted(filters.items())), query.sort),
         )
         records = [ds.render(collection, pos, fields) for pos in page.positions]
         last_key = sort_key(data, query.sort, page.positions[-1]) if page.positions else None
@@ -77,10 +83,18 @@ def list_page(sim: Simulator, collection: str, query_items: Iterable[tuple[str, 
     return Answer(200, json_body(records), headers, len(records))
 
 
+def removal_feed(sim: Simulator, feed: str, query_items: Iterable[tuple[str, str]], link_base: str) -> Answer:
+    cfg, ds = sim.config, sim.dataset
+    with ds.lock:
+        answer = feed_page(ds.removals, feed, query_items, link_base, ds.fmt, cfg.per_page_default,
+                           cfg.per_page_max, cfg.record_cap)
+    return Answer(answer.status, answer.body, answer.headers, answer.records)
+
+
 def one_record(sim: Simulator, collection: str, record_id: str) -> Answer:
     ds = sim.dataset
     with ds.lock:
         pos = ds.collections[collection].position(int(record_id)) if record_id.isdigit() else None
-        if pos is None:
+        if pos is None or int(record_id) in ds.hidden(collection):
             return Answer(404, json_body({"message": "Not found"}))
         return Answer(200, json_body(ds.render(collection, pos)), records=1)

@@ -219,7 +219,7 @@ def decode_cursor(raw: str, sort: tuple[tuple[str, bool], ...]) -> Cursor:
     return Cursor(served=data[0], key=tuple(data[2:]))
 
 
-def _per_page(raw: str | None, default: int, maximum: int) -> int:
+def parse_per_page(raw: str | None, default: int, maximum: int) -> int:
     if raw is None or raw == "":
         return min(default, maximum)
     if not raw.strip().isdigit() or int(raw) < 1:
@@ -256,7 +256,7 @@ def parse_query(
     return Query(
         filters=filters,
         sort=sort,
-        per_page=_per_page(last("per_page"), per_page_default, per_page_max),
+        per_page=parse_per_page(last("per_page"), per_page_default, per_page_max),
         fields=_fields(last("fields"), known_fields, detail_only),
         cursor=None if raw_cursor is None else decode_cursor(raw_cursor, sort),
     )

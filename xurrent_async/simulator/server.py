@@ -78,6 +78,7 @@ class Simulator:
         return self.dataset.truth(collection)
 
     def ids(self, collection: str) -> list[int]:
+        """Every id of the collection, removed projects included."""
         _check(collection)
         return list(self.dataset.collections[collection].ids)
 
@@ -91,6 +92,33 @@ class Simulator:
         """Move records onto one updated_at second without other changes (boundary and cap tests)."""
         _check(collection)
         self.dataset.change(collection, ids, at, edit=False)
+
+    # -- removals: archive, trash, restore, erase (projects only, as in Xurrent) ----------------
+    def archive(self, ids: Iterable[int], at: float | None = None) -> None:
+        """Archive live projects: they leave /projects and appear in /archive (created_at = `at`)."""
+        self.dataset.remove("archive", ids, self.clock.now() if at is None else at)
+
+    def trash(self, ids: Iterable[int], at: float | None = None) -> None:
+        """Trash live or archived projects (an archived one moves from /archive to /trash)."""
+        self.dataset.remove("trash", ids, self.clock.now() if at is None else at)
+
+    def restore(self, ids: Iterable[int]) -> None:
+        """Bring archived or trashed projects back into /projects; their updated_at becomes now when
+        `config.restore_touches_updated_at` (unconfirmed for the real API)."""
+        self.dataset.restore(ids, self.clock.now(), self.config.restore_touches_updated_at)
+
+    def erase(self, ids: Iterable[int]) -> None:
+        """Erase trashed projects for good (Xurrent does it 28 days after they reach the trash)."""
+        self.dataset.erase(ids)
+
+    def removed(self) -> dict[str, set[int]]:
+        """Project ids now in each feed, and those erased."""
+        with self.dataset.lock:
+            r = self.dataset.removals
+            out: dict[str, set[int]] = {"archive": set(), "trash": set(), "erased": set(r.erased)}
+            for project_id, (feed, _) in r.where.items():
+                out[feed].add(project_id)
+            return out
 
     def corrupt(self, collection: str, record_id: int, patch: dict[str, object] | None) -> None:
         """Serve a record broken: every list page and GET (and `truth`) shows it with `patch` laid
