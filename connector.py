@@ -63,6 +63,7 @@ class _OpSink:
     """The sync's sink: SDK operations, called on update()'s thread."""
 
     upsert = staticmethod(op.upsert)
+    delete = staticmethod(op.delete)  # a soft delete: the row stays, with _fivetran_deleted = true
     checkpoint = staticmethod(op.checkpoint)
 
 

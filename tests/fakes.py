@@ -25,6 +25,20 @@ class RecordingSink:
         self.ops.append(("upsert", table, row))
         self.rows.setdefault(table, {})[row["id"]] = row
 
+    def delete(self, table: str, keys: dict[str, Any]) -> None:
+        """A soft delete, as the SDK does it: a row this destination holds is marked deleted (and a
+        later upsert makes it live again); a key it never held changes nothing."""
+        self.ops.append(("delete", table, keys))
+        row = self.rows.get(table, {}).get(keys["id"])
+        if row is not None:
+            self.rows[table][keys["id"]] = {**row, "_fivetran_deleted": True}
+
+    def live(self, table: str) -> dict[int, dict[str, Any]]:
+        return {k: r for k, r in self.rows.get(table, {}).items() if not r.get("_fivetran_deleted")}
+
+    def deleted(self, table: str) -> set[int]:
+        return {k for k, r in self.rows.get(table, {}).items() if r.get("_fivetran_deleted")}
+
     def checkpoint(self, state: dict[str, Any]) -> None:
         self.ops.append(("checkpoint", None, state))
         self.checkpoints.append(state)
@@ -38,6 +52,8 @@ def checkpoint_claims(ops: list[tuple[str, Any, Any]]) -> Iterator[tuple[str, in
     for kind, table, payload in ops:
         if kind == "upsert":
             upserted.setdefault(table, set()).add(payload["id"])
+            continue
+        if kind != "checkpoint":
             continue
         for stream, data in payload["streams"].items():
             intervals = [(0, from_iso(data["cursor"]))] if data.get("cursor") else []

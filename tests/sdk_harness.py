@@ -182,7 +182,9 @@ def _normal(value: Any, expected: Any = None) -> Any:
 
 
 def differences(truth: dict[int, dict[str, Any]], landed: dict[int, dict[str, Any]], table: str) -> list[str]:
-    """How the warehouse differs from the source: missing ids, extra ids, and differing values."""
+    """How the warehouse differs from the source: missing ids, extra ids, and differing values. A
+    soft-deleted row (`_fivetran_deleted`) is not live: it counts as absent."""
+    landed = {k: row for k, row in landed.items() if not row.get("_fivetran_deleted")}
     mapper = RowMapper(BY_TABLE[table])
     problems: list[str] = []
     missing = sorted(set(truth) - set(landed))

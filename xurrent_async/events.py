@@ -56,7 +56,7 @@ class Removed:
     stream: str
     feed: str
     ids: list[int]
-    upto: int
+    upto: int | None  # None: nothing can be claimed yet (no readable created_at so far)
 
 
 @dataclass(frozen=True)

@@ -30,7 +30,9 @@ from xurrent_async.client import Page, XurrentClient
 from xurrent_async.errors import ApiError, XurrentError
 from xurrent_async.events import Event, PassDone, PassStarted, Rows, WindowDone, WindowsAdded
 from xurrent_async.field_selection import FieldSelection
-from xurrent_async.resources import Issue, Resource, RowMapper
+from xurrent_async.pass_plan import pass_start
+from xurrent_async.removals import FeedReader
+from xurrent_async.resources import REMOVAL_FEEDS, Issue, Resource, RowMapper
 from xurrent_async.settings import Settings
 from xurrent_async.state import Interval, SyncState, gaps, to_iso
 from xurrent_async.tuning import DEFAULT_TUNING, Tuning
@@ -109,12 +111,14 @@ class Extraction:
         self._now = now
         self._mappers = {r.table: RowMapper(r) for r in resources}
         self._fields = FieldSelection(resources)
+        self._removals = FeedReader(client, settings.max_records_per_page, emit, now)
         self._slots = asyncio.Semaphore(settings.max_concurrency)
         self._tasks: set[asyncio.Task[None]] = set()
         self._outstanding: dict[str, int] = {}
         self._queued = 0  # windows waiting for or holding a slot
         self._active: set[_Active] = set()  # windows being read that a split may shorten
         self._pass_upper: dict[str, int] = {}
+        self._full: dict[str, bool] = {}  # the new pass of a stream re-reads every record
         self.progress = {r.table: StreamProgress() for r in resources}
 
     # -- orchestration ---------------------------------------------------------------------
@@ -155,6 +159,25 @@ class Extraction:
         self._outstanding[resource.table] -= 1
         if self._outstanding[resource.table] == 0:
             await self._emit(PassDone(resource.table))
+            if resource.removed_as is not None:
+                self._read_removals(resource)
+
+    def _read_removals(self, resource: Resource) -> None:
+        """Read the resource's removal feeds, now that its pass has ended: every delete they send is
+        then a later word than every upsert of that pass (a project read live and archived since
+        ends deleted; one restored before the feed is read is not in it and stays live)."""
+        stream = self._state.stream(resource.table)
+        for feed in REMOVAL_FEEDS:
+            known = stream.removals.get(feed)
+            lower = None if known is None else known - self._settings.lookback_minutes * 60
+
+            async def read(feed: str = feed, lower: int | None = lower) -> None:
+                async with self._slots:
+                    await self._removals.read(resource, feed, lower)
+
+            task = asyncio.ensure_future(read())
+            self._tasks.add(task)
+            task.add_done_callback(self._task_done)
 
     def _start(self, resource: Resource) -> None:
         stream = self._state.stream(resource.table)
@@ -171,18 +194,13 @@ class Extraction:
             for hole in holes:
                 self._spawn(resource, self._walk(resource, hole))
             return
-        lower: int | None = None
-        if self._settings.enable_incremental_sync and stream.cursor is not None:
-            lower = stream.cursor - self._settings.lookback_minutes * 60
-        elif self._settings.initial_sync_days:
-            # From the local clock (the server's is unknown before the first response), with a
-            # day to spare: reading a little more history is harmless, less would lose records.
-            lower = int(self._now()) - (self._settings.initial_sync_days + 1) * 86400
+        start = pass_start(self._settings, resource, stream, self._now())
+        self._full[resource.table] = start.full
         self.progress[resource.table].windows_planned += 1
-        if lower is None:
+        if start.lower is None:
             self._spawn(resource, self._walk(resource, (0, 0), planning=1))
         else:
-            self._spawn(resource, self._walk(resource, (lower, lower), planning=2))
+            self._spawn(resource, self._walk(resource, (start.lower, start.lower), planning=2))
 
     # -- one window ------------------------------------------------------------------------
     def _params(self, resource: Resource, lower: int | None, upper: int | None,
@@ -275,7 +293,8 @@ class Extraction:
                         if planning:
                             lower, upper = self._plan_pass(resource, page, rows, lower if planning == 2 else None)
                             window = (lower, upper)
-                            await self._emit(PassStarted(table, lower, upper, page.total_entries))
+                            await self._emit(PassStarted(table, lower, upper, page.total_entries,
+                                                         self._full.get(table, False)))
                         pieces = 1 if id_after is not None else self._pieces(page, window, bool(planning))
                         total = page.total_entries
                         if pieces > 1:

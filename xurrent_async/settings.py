@@ -65,6 +65,7 @@ _INT_KEYS: dict[str, _IntSpec] = {
     "rate_limit_per_hour": _IntSpec(1, 1_000_000, 3600),
     "burst_limit": _IntSpec(1, 10_000, 20),
     "lookback_minutes": _IntSpec(0, 1440, 5),
+    "projects_full_resync_days": _IntSpec(0, 365, 7),  # 0: never
 }
 _TEXT_KEYS = (
     "oauth_token",
@@ -111,6 +112,7 @@ class Settings:
     rate_limit_per_hour: int
     burst_limit: int
     lookback_minutes: int
+    projects_full_resync_days: int = 7
 
     @property
     def uses_oauth_client(self) -> bool:
@@ -194,6 +196,7 @@ def parse_settings(configuration: Mapping[str, object]) -> tuple[Settings, list[
         rate_limit_per_hour=_required_int(ints, "rate_limit_per_hour"),
         burst_limit=_required_int(ints, "burst_limit"),
         lookback_minutes=_required_int(ints, "lookback_minutes"),
+        projects_full_resync_days=_required_int(ints, "projects_full_resync_days"),
     )
     return settings, warnings
 

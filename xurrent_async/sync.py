@@ -24,8 +24,20 @@ from typing import Any, Protocol
 from xurrent_async.bridge import Bridge
 from xurrent_async.client import ClientStats
 from xurrent_async.errors import XurrentError
-from xurrent_async.events import Event, Failed, Finished, PassDone, PassStarted, Rows, WindowDone, WindowsAdded
+from xurrent_async.events import (
+    Event,
+    Failed,
+    FeedRefused,
+    Finished,
+    PassDone,
+    PassStarted,
+    Removed,
+    Rows,
+    WindowDone,
+    WindowsAdded,
+)
 from xurrent_async.extract import Extraction, StreamProgress
+from xurrent_async.pass_plan import pass_start
 from xurrent_async.resources import RESOURCES, Resource
 from xurrent_async.session import open_client
 from xurrent_async.settings import Settings
@@ -39,12 +51,15 @@ log = logging.getLogger("xurrent_async.sync")
 class Sink(Protocol):
     def upsert(self, table: str, row: dict[str, Any]) -> None: ...
 
+    def delete(self, table: str, keys: dict[str, Any]) -> None: ...
+
     def checkpoint(self, state: dict[str, Any]) -> None: ...
 
 
 @dataclass
 class StreamReport:
     rows: int = 0
+    deletes: int = 0  # records the archive and trash say are removed (soft deletes sent)
     windows_done: int = 0
     windows_planned: int = 0
     problems: int = 0
@@ -67,6 +82,10 @@ class SyncReport:
     def rows(self) -> int:
         return sum(s.rows for s in self.streams.values())
 
+    @property
+    def deletes(self) -> int:
+        return sum(s.deletes for s in self.streams.values())
+
 
 class _Live:
     """What the worker thread exposes for progress lines (read-only from this thread)."""
@@ -85,6 +104,7 @@ class Consumer:
         self._live = live or _Live()
         self.report = SyncReport()
         self.value_problems = ValueProblemLog()
+        self._feeds_refused: set[str] = set()
         self._pending_rows = 0
         self._dirty = False
         self._last_checkpoint = clock()
@@ -104,7 +124,7 @@ class Consumer:
             self._dirty = True
             self._maybe_checkpoint()
         elif isinstance(event, PassStarted):
-            self.state.start_pass(event.stream, event.lower, event.upper)
+            self.state.start_pass(event.stream, event.lower, event.upper, event.full)
             self._stream(event.stream).windows_planned += 1
             self._dirty = True
         elif isinstance(event, WindowsAdded):
@@ -117,6 +137,15 @@ class Consumer:
             cursor = self.state.stream(event.stream).cursor
             log.info("%s: done, %s rows; cursor now %s", event.stream, f"{self._stream(event.stream).rows:,}",
                      to_iso(cursor) if cursor is not None else "unset")
+        elif isinstance(event, Removed):
+            self._removed(event)
+        elif isinstance(event, FeedRefused):
+            if not self._feeds_refused:
+                log.warning(
+                    "%s: the token may not read /v1/%s (HTTP 403: %s): archived and trashed %s are not marked "
+                    "deleted in the warehouse until the token's user may read the archive and trash; the rest "
+                    "of the sync goes on", event.stream, event.feed, event.message, event.stream)
+            self._feeds_refused.add(event.feed)
         elif isinstance(event, Finished):
             self._checkpoint()
             return False
@@ -130,6 +159,19 @@ class Consumer:
         clock, ended windows and passes included, and say how far the sync is."""
         self._maybe_checkpoint()
         self._maybe_progress()
+
+    def _removed(self, event: Removed) -> None:
+        """Deletes first, then the state may say the feed was read that far (the queue is FIFO with
+        this one consumer, as for windows)."""
+        delete = self._sink.delete
+        for record_id in event.ids:
+            delete(event.stream, {"id": record_id})
+        self._stream(event.stream).deletes += len(event.ids)
+        self._pending_rows += len(event.ids)
+        if event.upto is not None:
+            self.state.feed_read(event.stream, event.feed, event.upto)
+            self._dirty = True
+        self._maybe_checkpoint()
 
     def _rows(self, event: Rows) -> None:
         upsert = self._sink.upsert
@@ -175,9 +217,10 @@ class Consumer:
         for name, report in sorted(self.report.streams.items()):
             live = (self._live.progress or {}).get(name)
             requests = f", {live.requests:,} requests" if live else ""
-            log.info("%s: %s rows (%.0f/s), windows %d/%d done%s%s", name, f"{report.rows:,}",
-                     report.rows / elapsed, report.windows_done, max(report.windows_planned, report.windows_done),
-                     requests, tail)
+            deletes = f", {report.deletes:,} removed (deletes)" if report.deletes else ""
+            log.info("%s: %s rows (%.0f/s)%s, windows %d/%d done%s%s", name, f"{report.rows:,}",
+                     report.rows / elapsed, deletes, report.windows_done,
+                     max(report.windows_planned, report.windows_done), requests, tail)
 
 
 def _detached(error: BaseException) -> BaseException:
@@ -193,19 +236,19 @@ def _detached(error: BaseException) -> BaseException:
     return error
 
 
-def describe_plan(settings: Settings, state: SyncState, resources: tuple[Resource, ...]) -> list[str]:
-    """One line per stream saying what this sync will read, for the log (no secrets)."""
+def describe_plan(settings: Settings, state: SyncState, resources: tuple[Resource, ...],
+                  now: float | None = None) -> list[str]:
+    """One line per stream saying what this sync will read, and why, for the log (no secrets)."""
+    now = time.time() if now is None else now
     lines = []
     for r in resources:
         s = state.stream(r.table)
         if s.open_pass is not None:
             what = f"resuming the pass {to_iso(s.open_pass.lower)} → {to_iso(s.open_pass.upper)}"
-        elif settings.enable_incremental_sync and s.cursor is not None:
-            what = f"changes since {to_iso(s.cursor)} (minus {settings.lookback_minutes} min lookback)"
-        elif settings.initial_sync_days:
-            what = f"the last {settings.initial_sync_days} day(s) (first sync)"
         else:
-            what = "full history" + ("" if settings.enable_incremental_sync else " (incremental sync is off)")
+            what = pass_start(settings, r, s, now).why
+        if r.removed_as is not None:
+            what += "; then the archive and trash, for removed " + r.table
         lines.append(f"{r.table}: {what}")
     return lines
 
@@ -262,9 +305,10 @@ def run_sync(
     for line in report.value_problems:
         log.warning("value problem: %s", line)
     consumer._maybe_progress(final=True)
-    log.info("sync finished: %s rows in %.1f s, %s requests, %d throttled (429), %d retries, %d checkpoints, "
-             "%d window(s) split for idle slots", f"{report.rows:,}", report.seconds, f"{report.requests:,}",
-             report.throttled, report.retries, report.checkpoints, report.idle_splits)
+    log.info("sync finished: %s rows and %s deletes in %.1f s, %s requests, %d throttled (429), %d retries, "
+             "%d checkpoints, %d window(s) split for idle slots", f"{report.rows:,}", f"{report.deletes:,}",
+             report.seconds, f"{report.requests:,}", report.throttled, report.retries, report.checkpoints,
+             report.idle_splits)
     return report
 
 

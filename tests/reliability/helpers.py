@@ -136,6 +136,8 @@ def early_claims(ops: list[tuple[str, Any, Any]], seconds: dict[str, dict[int, i
         if kind == "upsert":
             upserted.setdefault(table, set()).add(payload["id"])
             continue
+        if kind != "checkpoint":
+            continue
         for name, stream in payload.get("streams", {}).items():
             timeline = by_second.get(name, [])
             for a, b in claimed_intervals(stream):

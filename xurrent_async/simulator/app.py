@@ -134,6 +134,8 @@ async def collection_get(request: web.Request) -> web.Response:
         return sim.faults.html_5xx(headers)
 
     sim.dataset.apply_changes(now, cfg.changes_per_second)
+    if sim.before_serving is not None:  # a test's moment: "when the first /archive page is asked for"
+        sim.before_serving(collection, request.query)
     record_id = request.match_info.get("record_id")
     if record_id is None:
         link_base = (cfg.link_base_url or f"{request.scheme}://{request.host}/v1").rstrip("/")

@@ -4,7 +4,7 @@ helpers tests use to inspect and change the data while it runs."""
 from __future__ import annotations
 
 import random
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Mapping
 
 from aiohttp import web
 
@@ -32,6 +32,9 @@ class Simulator:
         self.stats = SimStats()
         self.port: int | None = None
         self._runner: web.AppRunner | None = None
+        # Called (in the simulator's thread) with the collection and query of each authenticated
+        # request about to be answered, after faults: tests change data at an exact moment with it.
+        self.before_serving: Callable[[str, Mapping[str, str]], None] | None = None
 
     # -- lifecycle ---------------------------------------------------------------------------
     async def start(self, port: int = 0) -> None:
