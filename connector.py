@@ -115,7 +115,10 @@ def connection_test(configuration: dict[str, Any]) -> Any:
         settings, _ = parse_settings(configuration)
     except ConfigurationError as exc:
         return Test.failure(str(exc))
-    problem = asyncio.run(check_connection(settings))
+    warnings: list[str] = []
+    problem = asyncio.run(check_connection(settings, warnings))
+    for warning in warnings:  # beside the verdict: the SDK's Test.success() carries no message
+        log.warning(warning)
     return Test.success() if problem is None else Test.failure(problem)
 
 

@@ -107,3 +107,17 @@ def test_the_setup_form_offers_every_setting_that_matters_with_secrets_masked():
     assert {"account_id", "oauth_token", "client_id", "client_secret", "region", "environment"} <= set(fields)
     assert fields["oauth_token"].text_field == 1 and fields["client_secret"].text_field == 1  # password
     assert [o.value for o in fields["region"].dropdown_options] == ["global", "au", "uk", "ch", "us"]
+
+
+def test_a_token_that_may_not_read_the_feeds_passes_the_connection_test_with_a_warning(capsys, monkeypatch):
+    from fivetran_connector_sdk import Logging
+
+    monkeypatch.setattr(Logging, "LOG_LEVEL", Logging.Level.INFO)  # as the SDK sets it when it runs a test
+    config = SimConfig(records=20, tokens=(TOKEN,), burst_limit=None, hourly_limit=None,
+                       forbidden=("archive", "trash"))
+    with SimulatorThread(config) as sim:
+        response = connector.connection_test(good(sim))
+        assert response.success, response
+        assert sim.stats.requests_by_collection == {"organizations": 1, "archive": 1, "trash": 1}
+    out = capsys.readouterr().out
+    assert out.count("may not read /") == 2 and "will not be marked deleted" in out and TOKEN not in out

@@ -1,6 +1,8 @@
 """The setup form's connection test: one real request, and an answer a user can act on.
 
-Unlike a sync it never waits or retries: a 429 is reported with the time the quota resets.
+Unlike a sync it never waits or retries: a 429 is reported with the time the quota resets. Once the
+connection works, one request per removal feed (archive, trash) says whether deletes can be
+reflected: a token that may not read them is a warning beside the verdict, not a failure.
 """
 
 from __future__ import annotations
@@ -14,11 +16,13 @@ import aiohttp
 from xurrent_async.auth import ClientCredentials, StaticToken, TokenProvider
 from xurrent_async.client import USER_AGENT
 from xurrent_async.errors import AuthenticationError
+from xurrent_async.resources import REMOVAL_FEEDS
 from xurrent_async.settings import Settings
 
 
-async def check_connection(settings: Settings) -> str | None:
-    """None when the settings work; otherwise what is wrong, in words."""
+async def check_connection(settings: Settings, warnings: list[str] | None = None) -> str | None:
+    """None when the settings work; otherwise what is wrong, in words. Warnings (things that work
+    only in part) are appended to `warnings`."""
     url = f"{settings.base_url}/organizations"
     timeout = aiohttp.ClientTimeout(total=settings.request_timeout_seconds)
     headers = {"X-Xurrent-Account": settings.account_id, "Accept": "application/json", "User-Agent": USER_AGENT}
@@ -34,10 +38,21 @@ async def check_connection(settings: Settings) -> str | None:
                 auth = StaticToken(settings.oauth_token)
             token = await auth.token()
             params = {"per_page": "1", "fields": "id"}
-            async with session.get(url, params=params, headers={"Authorization": f"Bearer {token}"},
-                                   allow_redirects=False) as response:
+            bearer = {"Authorization": f"Bearer {token}"}
+            async with session.get(url, params=params, headers=bearer, allow_redirects=False) as response:
                 body = await response.read()
-                return _verdict(settings, response.status, response.headers, body)
+                problem = _verdict(settings, response.status, response.headers, body)
+            if problem is None and warnings is not None:
+                for feed in REMOVAL_FEEDS:
+                    async with session.get(f"{settings.base_url}/{feed}", params={"per_page": "1"}, headers=bearer,
+                                           allow_redirects=False) as response:
+                        body = await response.read()
+                        if response.status == 403:
+                            warnings.append(
+                                f"The token may not read /{feed} ({_message(body)}): the connection works, but "
+                                "archived and trashed projects will not be marked deleted until the token's user "
+                                "may read the archive and trash")
+            return problem
     except AuthenticationError as exc:
         return f"The OAuth client credentials were refused: {exc}"
     except asyncio.TimeoutError:
