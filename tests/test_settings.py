@@ -95,6 +95,7 @@ INT_RANGES = {
     "rate_limit_per_hour": (1, 1_000_000),
     "burst_limit": (1, 10_000),
     "lookback_minutes": (0, 1440),
+    "projects_full_resync_days": (0, 365),
 }
 
 
@@ -516,6 +517,7 @@ def test_every_known_key_is_accepted_together() -> None:
         "rate_limit_per_hour": "7200",
         "burst_limit": "40",
         "lookback_minutes": "0",
+        "projects_full_resync_days": "30",
     }
     assert set(configuration) == KNOWN_KEYS
     settings, warnings = parse_settings(configuration)
@@ -525,3 +527,4 @@ def test_every_known_key_is_accepted_together() -> None:
     assert (settings.max_records_per_page, settings.request_timeout_seconds, settings.retry_attempts) == (50, 60, 5)
     assert (settings.sync_frequency_hours, settings.max_concurrency) == (6, 16)
     assert (settings.rate_limit_per_hour, settings.burst_limit, settings.lookback_minutes) == (7200, 40, 0)
+    assert settings.projects_full_resync_days == 30

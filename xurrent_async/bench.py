@@ -239,6 +239,9 @@ class CountingSink:
     def upsert(self, table: str, row: dict[str, Any]) -> None:
         self.rows += 1
 
+    def delete(self, table: str, keys: dict[str, Any]) -> None:
+        pass
+
     def checkpoint(self, state: dict[str, Any]) -> None:
         self.checkpoints += 1
 
