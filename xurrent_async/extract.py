@@ -123,10 +123,13 @@ class Extraction:
 
     def _task_done(self, task: asyncio.Task[None]) -> None:
         self._tasks.discard(task)
+        # Taken from every task, even after the first failure: a task whose exception nobody takes
+        # makes asyncio print "Task exception was never retrieved" with its traceback.
+        error = None if task.cancelled() else task.exception()
         if self._finished.done():
             return
-        if not task.cancelled() and task.exception() is not None:
-            self._finished.set_exception(task.exception())  # type: ignore[arg-type]
+        if error is not None:
+            self._finished.set_exception(error)
         elif not self._tasks:  # a window spawns its successors before it ends, so this is the last
             self._finished.set_result(None)
 
