@@ -12,12 +12,18 @@ class XurrentError(Exception):
 
 
 class ConfigurationError(XurrentError):
-    """The configuration cannot be used. `problems` lists every problem found, one line each."""
+    """The configuration cannot be used. `problems` lists every problem found, one line each;
+    `notes` are the warnings found beside them (an unknown key and its "did you mean"), which
+    often explain a problem: `oauth_tokn` is why oauth_token is missing."""
 
-    def __init__(self, problems: list[str]):
+    def __init__(self, problems: list[str], notes: list[str] | None = None):
         self.problems = list(problems)
-        lines = "\n".join(f"  - {p}" for p in self.problems)
-        super().__init__(f"Invalid configuration ({len(self.problems)} problem(s)):\n{lines}")
+        self.notes = list(notes or [])
+        text = f"Invalid configuration ({len(self.problems)} problem(s)):\n" + "\n".join(
+            f"  - {p}" for p in self.problems)
+        if self.notes:
+            text += "\nAlso:\n" + "\n".join(f"  - {n}" for n in self.notes)
+        super().__init__(text)
 
 
 class ApiError(XurrentError):
