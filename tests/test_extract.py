@@ -125,7 +125,8 @@ def test_every_checkpoint_claims_only_windows_whose_rows_were_already_upserted()
         assert claims > 10 and len(sink.checkpoints) > 5
 
 
-def test_a_resumed_pass_reads_only_its_gaps():
+def test_a_resumed_pass_reads_only_its_gaps(caplog):
+    caplog.set_level("INFO", logger="xurrent_async")
     with SimulatorThread(unlimited(records={"organizations": 4_000})) as sim:
         sink = RecordingSink()
         full = run_sync(settings_for(sim), None, sink, tuning=FAST)
@@ -138,6 +139,9 @@ def test_a_resumed_pass_reads_only_its_gaps():
         fresh = RecordingSink()
         report = run_sync(settings_for(sim), resumed_state, fresh, tuning=FAST)
         left = sum(1 for t in times if t >= middle)
+        # The resume line says how much is left, from the first page of each gap (no extra request).
+        assert (f"organizations: resuming the pass {to_iso(times[0])} → {to_iso(cursor)}: {left:,} records left "
+                "to read in 1 window(s)") in caplog.text
         assert set(fresh.rows["organizations"]) == {
             rid for rid, r in sim.truth("organizations").items() if updated_second(r) >= middle}
         # Nothing before `middle` is asked for; a window shortened to lend its far end to an idle
@@ -215,3 +219,27 @@ def test_a_failing_stream_stops_the_sync_at_once_not_after_the_others_finish():
         with pytest.raises(ApiError, match="HTTP 403"):
             run_sync(settings_for(sim, max_concurrency="2"), None, RecordingSink(), tuning=FAST)
         assert time.monotonic() - started < 5  # the whole sync would need ~20 s
+
+
+def test_checkpoints_record_the_read_part_of_an_open_window():
+    # One slot: the products pass is one window, read page after page. Every checkpoint inside
+    # it claims the seconds before the last upserted row's, and never a record not yet upserted.
+    with SimulatorThread(unlimited(records={"products": 3_000})) as sim:
+        seconds = {rid: updated_second(r) for rid, r in sim.truth("products").items()}
+        sink = RecordingSink()
+        report = run_sync(settings_for(sim, max_concurrency="1"), None, sink,
+                          tuning=Tuning(checkpoint_rows=500, checkpoint_seconds=1e9))
+        assert report.streams["products"].windows_planned == 1
+        open_window = [c["streams"]["products"]["pass"]["done"] for c in sink.checkpoints
+                       if "pass" in c["streams"].get("products", {})]
+        ends = [from_iso(done[0][1]) for done in open_window if done]
+        assert len(ends) >= 4 and ends == sorted(ends) and len(set(ends)) == len(ends), open_window
+        for table, a, b, upserted in checkpoint_claims(sink.ops):
+            if table == "products":
+                assert {rid for rid, s in seconds.items() if a <= s < b} <= upserted, (to_iso(a), to_iso(b))
+        # What each of those checkpoints leaves to a rerun: the records from its end on, which
+        # is the rows not yet upserted plus at most the rest of the last row's second.
+        times = sorted(seconds.values())
+        for checkpoint_rows, end in zip(range(500, 3_000, 500), ends, strict=False):
+            left = sum(1 for s in times if s >= end)
+            assert 3_000 - checkpoint_rows <= left <= 3_000 - checkpoint_rows + 100

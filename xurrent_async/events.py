@@ -1,7 +1,8 @@
 """The typed messages extraction sends to the consumer, in order, over one queue.
 
-Order is the contract: for a window, every `Rows` comes before its `WindowDone`; a stream's
-`PassStarted` comes before anything of that pass. The consumer relies on it to checkpoint safely.
+Order is the contract: for a window, every `Rows` comes before its `WindowDone`, and every row of
+a `Rows.done` interval comes in or before that `Rows`; a stream's `PassStarted` comes before
+anything of that pass. The consumer relies on it to checkpoint safely.
 """
 
 from __future__ import annotations
@@ -25,6 +26,9 @@ class Rows:
     stream: str
     rows: list[dict[str, Any]]
     problems: list[str] = field(default_factory=list)  # value problems: warned, not fatal
+    # With these rows, every record of this interval of the pass has been sent: the part of an
+    # open window before its last row's second (windows are read in updated_at, id order).
+    done: Interval | None = None
 
 
 @dataclass(frozen=True)

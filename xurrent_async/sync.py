@@ -5,9 +5,11 @@ The sink is what `connector.py` passes in (`op.upsert` / `op.checkpoint`); this 
 imports the SDK, so tests drive it with a fake sink that records the order of operations.
 
 Checkpoint rule (invariant 2): the state handed to `checkpoint` only names windows whose
-`WindowDone` has been consumed, and the queue is FIFO with this one consumer, so every row of those
-windows has already gone to `upsert`. Checkpoints also come every few thousand rows or seconds while
-a window is open (with the state unchanged) so the SDK's buffer of uncommitted rows stays small.
+`WindowDone` has been consumed, and parts of open windows (`Rows.done`) whose rows came with or
+before that event; the queue is FIFO with this one consumer, so every row of those intervals has
+already gone to `upsert`. Checkpoints come every few thousand rows or seconds, so the SDK's buffer
+of uncommitted rows stays small and a kill costs at most that much re-reading, about a page per
+open window.
 """
 
 from __future__ import annotations
@@ -29,7 +31,7 @@ from xurrent_async.extract import Extraction, StreamProgress
 from xurrent_async.resources import RESOURCES, Resource
 from xurrent_async.session import open_client
 from xurrent_async.settings import Settings
-from xurrent_async.state import SyncState, to_iso
+from xurrent_async.state import SyncState, gaps, to_iso
 from xurrent_async.tuning import DEFAULT_TUNING, Tuning
 
 log = logging.getLogger("xurrent_async.sync")
@@ -134,6 +136,8 @@ class Consumer:
         table = event.stream
         for row in event.rows:
             upsert(table, row)
+        if event.done is not None:  # its rows are upserted, so the next checkpoint may claim it
+            self.state.window_done(table, event.done)
         report = self._stream(table)
         report.rows += len(event.rows)
         self._pending_rows += len(event.rows)
@@ -200,7 +204,9 @@ def describe_plan(settings: Settings, state: SyncState, resources: tuple[Resourc
     for r in resources:
         s = state.stream(r.table)
         if s.open_pass is not None:
-            what = f"resuming the pass {to_iso(s.open_pass.lower)} → {to_iso(s.open_pass.upper)}"
+            p = s.open_pass
+            what = (f"resuming the pass {to_iso(p.lower)} → {to_iso(p.upper)}, "
+                    f"{len(gaps(p.lower, p.upper, p.done))} window(s) left")
         elif settings.enable_incremental_sync and s.cursor is not None:
             what = f"changes since {to_iso(s.cursor)} (minus {settings.lookback_minutes} min lookback)"
         elif settings.initial_sync_days:

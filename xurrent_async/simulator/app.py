@@ -89,6 +89,8 @@ async def collection_get(request: web.Request) -> web.Response:
     sim = request.app[SIM]
     cfg, stats = sim.config, sim.stats
     collection = request.match_info["collection"]
+    if "record_id" not in request.match_info:
+        await sim.admit_page(collection)  # a test may hold list pages (Simulator.hold_pages)
     stats.requests += 1
     stats.requests_by_collection[collection] = stats.requests_by_collection.get(collection, 0) + 1
     now = sim.clock.now()
