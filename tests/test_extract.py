@@ -10,7 +10,7 @@ import pytest
 
 from tests.fakes import RecordingSink, checkpoint_claims
 from tests.sdk_harness import differences
-from xurrent_async.errors import ApiError
+from xurrent_async.errors import ApiError, StateMismatchError
 from xurrent_async.resources import BY_TABLE, RowMapper, parse_timestamp
 from xurrent_async.settings import parse_settings
 from xurrent_async.simulator import COLLECTIONS, FaultConfig, SimConfig, SimulatorThread
@@ -243,3 +243,14 @@ def test_checkpoints_record_the_read_part_of_an_open_window():
         for checkpoint_rows, end in zip(range(500, 3_000, 500), ends, strict=False):
             left = sum(1 for s in times if s >= end)
             assert 3_000 - checkpoint_rows <= left <= 3_000 - checkpoint_rows + 100
+
+
+def test_a_state_of_another_account_fails_before_any_request_and_nothing_is_written():
+    with SimulatorThread(unlimited(records=200)) as sim:
+        first = run_sync(settings_for(sim), None, RecordingSink(), tuning=FAST)
+        assert first.state["source"] == {"account_id": "sim-account", "host": "127.0.0.1"}
+        sim.reset_stats()
+        sink = RecordingSink()
+        with pytest.raises(StateMismatchError, match=r"belongs to account 'sim-account' at 127\.0\.0\.1"):
+            run_sync(settings_for(sim, account_id="another-account"), first.state, sink, tuning=FAST)
+        assert sim.stats.requests == 0 and sink.ops == []

@@ -51,3 +51,8 @@ class UnsafeRedirectError(XurrentError):
 
 class RecordError(XurrentError):
     """A record the connector cannot store without losing meaning (e.g. no `id`)."""
+
+
+class StateMismatchError(XurrentError):
+    """The saved state was written for another account or API host than the configuration names:
+    its cursors would skip every record of this one older than them."""

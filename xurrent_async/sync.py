@@ -31,7 +31,7 @@ from xurrent_async.extract import Extraction, StreamProgress
 from xurrent_async.resources import RESOURCES, Resource
 from xurrent_async.session import open_client
 from xurrent_async.settings import Settings
-from xurrent_async.state import SyncState, gaps, to_iso
+from xurrent_async.state import Source, SyncState, gaps, to_iso
 from xurrent_async.tuning import DEFAULT_TUNING, Tuning
 
 log = logging.getLogger("xurrent_async.sync")
@@ -235,6 +235,11 @@ def run_sync(
     clock: Callable[[], float] = time.monotonic,
 ) -> SyncReport:
     state = SyncState.from_json(saved_state, tuple(r.table for r in resources))
+    source = Source(settings.account_id, settings.api_host)
+    if state.bind(source) and any(s.cursor is not None or s.open_pass is not None for s in state.streams.values()):
+        log.warning("The saved state does not say which account it was written for (an earlier version wrote "
+                    "it); taking it as %s's. If it belongs to another account or host, start over: "
+                    "`fivetran reset --yes` locally, a full re-sync on Fivetran.", source)
     for line in describe_plan(settings, state, resources):
         log.info("plan: %s", line)
     snapshot = copy.deepcopy(state)  # the worker plans from its own copy; the consumer owns `state`
