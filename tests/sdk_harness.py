@@ -24,7 +24,7 @@ REPO = Path(__file__).resolve().parent.parent
 FIVETRAN = Path(sys.executable).parent / "fivetran"
 
 
-def make_project(root: Path, *, copy_package: bool = False, tuning: dict[str, float] | None = None) -> Path:
+def make_project(root: Path, *, copy_package: bool = False, tuning: dict[str, object] | None = None) -> Path:
     """A project dir with the connector in it, so each test has its own files/ (warehouse, state).
 
     The package is symlinked by default. With copy_package its runtime modules are copied, as in a

@@ -56,3 +56,26 @@ class RecordError(XurrentError):
 class StateMismatchError(XurrentError):
     """The saved state was written for another account or API host than the configuration names:
     its cursors would skip every record of this one older than them."""
+
+
+class Interrupted(XurrentError):
+    """The user interrupted the sync (Ctrl-C); what was read until then is saved."""
+
+
+def failure_message(error: XurrentError, host: str = "") -> str:
+    """The one message a failed sync ends with: what is wrong (the error) and what to do."""
+    text = str(error)
+    if isinstance(error, ConfigurationError):
+        return f"{text}\nNothing was read or written: fix the configuration and run the sync again."
+    if isinstance(error, (StateMismatchError, Interrupted)):
+        return text  # each says already what to do
+    saved = "The sync stopped at its last checkpoint, so nothing is lost"
+    if isinstance(error, AuthenticationError):
+        return f"{text}\n{saved}: fix the credentials, then rerun to resume."
+    if isinstance(error, ApiError) and error.status is None:
+        where = f" {host}" if host else " Xurrent"
+        return (f"{text}\nCould not get an answer from{where}: check the network (proxy, firewall) and the "
+                f"host (region, environment, base_url). {saved}: rerun to resume.")
+    if isinstance(error, ApiError) and error.status is not None and error.status >= 500:
+        return f"{text}\n{saved}: rerun to resume, later if Xurrent keeps failing."
+    return f"{text}\n{saved}: rerun to resume once this is resolved."

@@ -17,6 +17,7 @@ from __future__ import annotations
 import copy
 import logging
 import math
+import threading
 import time
 import traceback
 from collections.abc import Callable
@@ -25,7 +26,7 @@ from typing import Any, Protocol
 
 from xurrent_async.bridge import Bridge
 from xurrent_async.client import ClientStats
-from xurrent_async.errors import XurrentError
+from xurrent_async.errors import Interrupted, XurrentError
 from xurrent_async.events import Event, Failed, Finished, PassDone, PassStarted, Rows, WindowDone, WindowsAdded
 from xurrent_async.extract import Extraction, StreamProgress
 from xurrent_async.resources import RESOURCES, Resource
@@ -124,6 +125,11 @@ class Consumer:
             raise _detached(event.error)
         self._maybe_progress()
         return True
+
+    def save(self) -> None:
+        """Checkpoint now whatever is pending (before the sync stops on purpose)."""
+        if self._pending_rows or self._dirty:
+            self._checkpoint()
 
     def idle(self) -> None:
         """No event for a while (the API is slow or the token waits): save what is due by the
@@ -233,7 +239,10 @@ def run_sync(
     resources: tuple[Resource, ...] = RESOURCES,
     tuning: Tuning = DEFAULT_TUNING,
     clock: Callable[[], float] = time.monotonic,
+    stop: threading.Event | None = None,
 ) -> SyncReport:
+    """One sync. Setting `stop` (Ctrl-C) ends it at the next event or idle poll: what was read is
+    checkpointed, then Interrupted is raised."""
     state = SyncState.from_json(saved_state, tuple(r.table for r in resources))
     source = Source(settings.account_id, settings.api_host)
     if state.bind(source) and any(s.cursor is not None or s.open_pass is not None for s in state.streams.values()):
@@ -254,9 +263,22 @@ def run_sync(
 
     consumer = Consumer(state, sink, tuning, clock, live)
     started = clock()
+
+    def stop_if_asked() -> None:
+        if stop is not None and stop.is_set():
+            consumer.save()
+            raise Interrupted(f"Interrupted (Ctrl-C). What was read until now is saved ({consumer.report.rows:,} "
+                              "rows in this run): rerun to resume.")
+
+    def idle() -> None:
+        consumer.idle()
+        stop_if_asked()
+
     queue_pages = tuning.queue_pages or 2 * settings.max_concurrency
     with Bridge(produce, maxsize=queue_pages) as bridge:
-        for event in bridge.events(idle=consumer.idle):
+        for event in bridge.events(idle=idle):
+            if not isinstance(event, Finished):
+                stop_if_asked()  # before the event: its rows are not upserted yet
             if isinstance(event, PassStarted) and event.records is not None:
                 _log_pass_plan(settings, event)
             if not consumer.handle(event):
