@@ -10,7 +10,7 @@ import pytest
 
 from tests.fakes import RecordingSink, checkpoint_claims
 from tests.sdk_harness import differences
-from xurrent_async.errors import ApiError, StateMismatchError
+from xurrent_async.errors import ApiError, Interrupted, StateMismatchError
 from xurrent_async.resources import BY_TABLE, RowMapper, parse_timestamp
 from xurrent_async.settings import parse_settings
 from xurrent_async.simulator import COLLECTIONS, FaultConfig, SimConfig, SimulatorThread
@@ -254,3 +254,24 @@ def test_a_state_of_another_account_fails_before_any_request_and_nothing_is_writ
         with pytest.raises(StateMismatchError, match=r"belongs to account 'sim-account' at 127\.0\.0\.1"):
             run_sync(settings_for(sim, account_id="another-account"), first.state, sink, tuning=FAST)
         assert sim.stats.requests == 0 and sink.ops == []
+
+
+def test_a_stop_request_saves_what_was_read_then_raises_interrupted_and_a_rerun_resumes():
+    with SimulatorThread(unlimited(records={"products": 3_000})) as sim:
+        stop = threading.Event()
+
+        class StopMidWindow(RecordingSink):
+            def upsert(self, table, row):
+                super().upsert(table, row)
+                if len(self.rows[table]) == 750:  # Ctrl-C, between two checkpoints
+                    stop.set()
+
+        sink = StopMidWindow()
+        settings = settings_for(sim, max_concurrency="1")
+        with pytest.raises(Interrupted, match=r"What was read until now is saved \(\d[\d,]* rows in this run\): "
+                                              "rerun to resume"):
+            run_sync(settings, None, sink, tuning=Tuning(checkpoint_rows=500, checkpoint_seconds=1e9), stop=stop)
+        assert sink.ops[-1][0] == "checkpoint"  # the rows read since the last checkpoint are saved too
+        assert len(sink.rows["products"]) < 3_000
+        run_sync(settings, sink.checkpoints[-1], sink, tuning=FAST)
+        assert_sink_equals_source(sim, sink)
