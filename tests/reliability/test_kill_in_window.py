@@ -74,7 +74,8 @@ def test_a_sigkill_mid_window_costs_the_rerun_half_the_records_plus_at_most_a_pa
                        f"{left:,} records left to read in 1 window(s)")
         print(f"SIGKILL after {half:,} of {RECORDS:,} records served ({killed.seconds:.1f} s in): the state claims "
               f"{claimed:,}; the rerun read {re_read:,} records ({re_read - half:+,} against the unread half, "
-              f"bound {half + PAGE * open_windows:,}) in {sim.stats.pages_served} pages; {rerun.seconds:.1f} s")
+              f"bound {half + PAGE * open_windows:,}) in {sim.stats.pages_served} pages; {rerun.seconds:.1f} s; "
+              f"its log: {resume_line!r}")
         assert resume_line in rerun.output, rerun.output[-3000:]
         assert re_read == left
         assert re_read <= half + PAGE * open_windows
