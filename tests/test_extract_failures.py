@@ -25,13 +25,20 @@ class _RefusedTogether:
         self._all_in = asyncio.Event()
         self.governor = SimpleNamespace(useful_in_flight=lambda slots: slots)
 
-    async def pages(self, path: str, params: dict[str, str]) -> Any:
+    def url(self, path: str) -> str:
+        return f"http://127.0.0.1:9/v1/{path}"
+
+    async def get_page(self, url: str, params: dict[str, str] | None = None) -> Any:
         self._arrived += 1
         if self._arrived == self._streams:
             self._all_in.set()
         await self._all_in.wait()
-        raise AuthenticationError(401, path, "Unauthorized", hint="the personal access token was refused")
-        yield  # an async generator, like XurrentClient.pages
+        raise AuthenticationError(401, url.split("127.0.0.1:9", 1)[-1], "Unauthorized",
+                                  hint="the personal access token was refused")
+
+    async def pages(self, path: str, params: dict[str, str]) -> Any:
+        """Like XurrentClient.pages: the first page of a query, which is refused."""
+        yield await self.get_page(self.url(path), params)
 
 
 def test_streams_failing_together_raise_the_first_error_and_leave_no_unretrieved_exception():
