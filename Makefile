@@ -35,4 +35,4 @@ simulator: venv
 	$(BIN)/python -m xurrent_async.simulator --port 8080
 
 clean:
-	rm -rf $(VENV) files .pytest_cache .ruff_cache
+	rm -rf $(VENV) files .demo .pytest_cache .ruff_cache

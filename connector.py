@@ -13,14 +13,15 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import Iterator
-from typing import Any
+from typing import Any, NoReturn
 
 from fivetran_connector_sdk import ConfigurationForm, Connector, Test, form_field
 from fivetran_connector_sdk import Logging as log
 from fivetran_connector_sdk import Operations as op
 
 from xurrent_async.connection_test import check_connection
-from xurrent_async.errors import ConfigurationError
+from xurrent_async.errors import ConfigurationError, XurrentError, failure_message
+from xurrent_async.interrupts import stop_on_interrupt
 from xurrent_async.resources import RESOURCES
 from xurrent_async.settings import ENVIRONMENTS, REGIONS, parse_settings
 from xurrent_async.sync import run_sync
@@ -71,16 +72,30 @@ def schema(configuration: dict[str, Any]) -> list[dict[str, Any]]:
     return [resource.schema() for resource in RESOURCES]
 
 
+def _fail(error: XurrentError, host: str = "") -> NoReturn:
+    """End the sync with one message and no traceback: `op.error` is the SDK's way (it raises, and
+    the SDK reports the message alone). Errors that are not ours keep their traceback: a bug."""
+    with contextlib.suppress(RuntimeError):  # no SDK runner: update() was called directly (a test, a script)
+        op.error(failure_message(error, host))
+    raise error.with_traceback(None) from None  # there, or if op.error ever returns: this line only
+
+
 def update(configuration: dict[str, Any], state: dict[str, Any]) -> None:
-    settings, warnings = parse_settings(configuration)  # ConfigurationError lists every problem
+    try:
+        settings, warnings = parse_settings(configuration)  # ConfigurationError lists every problem
+    except ConfigurationError as exc:
+        _fail(exc)
     for warning in warnings:
         log.warning(warning)
     log.info(f"Syncing account '{settings.account_id}' from {settings.base_url} "
              f"({'OAuth client credentials' if settings.uses_oauth_client else 'personal access token'}; "
              f"{settings.max_concurrency} requests in flight at most; limits {settings.burst_limit}/2 s and "
              f"{settings.rate_limit_per_hour:,}/hour)")
-    with _sdk_logging():
-        run_sync(settings, state, _OpSink())
+    with _sdk_logging(), stop_on_interrupt() as stop:
+        try:
+            run_sync(settings, state, _OpSink(), stop=stop)
+        except XurrentError as exc:  # a refused token, an unreachable host, Ctrl-C, another account's state
+            _fail(exc, settings.api_host)
 
 
 def configuration_form() -> ConfigurationForm:

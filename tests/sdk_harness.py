@@ -24,7 +24,7 @@ REPO = Path(__file__).resolve().parent.parent
 FIVETRAN = Path(sys.executable).parent / "fivetran"
 
 
-def make_project(root: Path, *, copy_package: bool = False, tuning: dict[str, float] | None = None) -> Path:
+def make_project(root: Path, *, copy_package: bool = False, tuning: dict[str, object] | None = None) -> Path:
     """A project dir with the connector in it, so each test has its own files/ (warehouse, state).
 
     The package is symlinked by default. With copy_package its runtime modules are copied, as in a
@@ -83,10 +83,12 @@ class Run:
 def run_debug(project: Path, configuration: dict[str, str], *, timeout: float = 300,
               kill_after: float | None = None, kill_signal: int = signal.SIGKILL,
               kill_when: str | None = None, kill_when_nth: int = 1,
+              kill_if: Callable[[str], bool] | None = None,
               on_line: Callable[[str], None] | None = None) -> Run:
     """`fivetran debug` on the project. With kill_after (seconds) the process is killed with
     kill_signal at that moment, as a crash or an operator would; with kill_when too, kill_after
-    counts from the first (or the kill_when_nth) output line containing that text. on_line, if
+    counts from the first (or the kill_when_nth) output line containing that text. With kill_if,
+    it is killed as soon as an output line satisfies it (an event, not a time). on_line, if
     given, is called with each output line as it is read (from this thread), e.g. to flip a
     simulator switch when the sync reaches some point."""
     (project / "configuration.json").write_text(json.dumps(configuration))
@@ -119,6 +121,9 @@ def run_debug(project: Path, configuration: dict[str, str], *, timeout: float = 
             if on_line is not None:
                 for line in fresh:
                     on_line(line)
+            if not killed and kill_if is not None and any(kill_if(line) for line in fresh):
+                process.send_signal(kill_signal)
+                killed, killed_at = True, time.monotonic() - started
             if clock_from is None:
                 matches += sum(kill_when in line for line in fresh)  # type: ignore[operator]
                 if matches >= kill_when_nth:

@@ -5,9 +5,9 @@ from __future__ import annotations
 import socket
 
 import pytest
+from fivetran_connector_sdk_core.errors import ConnectorTask
 
 import connector
-from xurrent_async.errors import ConfigurationError
 from xurrent_async.simulator import SimConfig, SimulatorThread
 
 TOKEN = "sim-token-abcdef0123456789"
@@ -17,6 +17,19 @@ TOKEN = "sim-token-abcdef0123456789"
 def sim():
     with SimulatorThread(SimConfig(records=50, tokens=(TOKEN,), burst_limit=None, hourly_limit=None)) as simulator:
         yield simulator
+
+
+@pytest.fixture
+def reported(monkeypatch) -> list[str]:
+    """The messages update() ends the sync with through op.error, which raises as the SDK's does."""
+    messages: list[str] = []
+
+    def error(message: str, trace: str | None = None) -> None:
+        messages.append(message)
+        raise ConnectorTask(message, trace)
+
+    monkeypatch.setattr(connector.op, "error", staticmethod(error))
+    return messages
 
 
 def good(sim, **changes: str) -> dict[str, str]:
@@ -53,12 +66,14 @@ def test_schema_declares_three_tables_typed_with_id_keys():
         ({"client_id": "only-the-id"}, "client_secret"),
     ],
 )
-def test_an_invalid_setting_fails_update_before_any_request(sim, changes, key):
+def test_an_invalid_setting_fails_update_before_any_request(sim, reported, changes, key):
     sim.reset_stats()
-    with pytest.raises(ConfigurationError) as caught:
+    with pytest.raises(ConnectorTask):
         connector.update(good(sim, **changes), {})
-    assert key in str(caught.value)
-    assert TOKEN not in str(caught.value)
+    [message] = reported
+    assert message.startswith("Invalid configuration") and key in message
+    assert message.endswith("fix the configuration and run the sync again.")
+    assert TOKEN not in message
     assert sim.stats.requests == 0 and sim.stats.token_requests == 0
 
 

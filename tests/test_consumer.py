@@ -158,3 +158,17 @@ def test_an_ended_pass_is_saved_by_the_clock_even_when_no_event_follows():
     assert [c["streams"]["projects"]["cursor"] for c in sink.checkpoints] == ["1970-01-01T00:00:10Z"]
     consumer.idle()  # nothing new since: no further checkpoint
     assert len(sink.checkpoints) == 1
+
+
+def test_the_read_part_of_an_open_window_is_claimed_once_its_rows_are_upserted():
+    sink = RecordingSink()
+    consumer = Consumer(SyncState(), sink, Tuning(checkpoint_rows=100, checkpoint_seconds=1e9), lambda: 0.0)
+    consumer.handle(PassStarted("projects", 0, 100, None))
+    consumer.handle(Rows("projects", [_row(i, 10 + i // 10) for i in range(100)], done=(0, 19)))
+    assert sink.ops[-1][0] == "checkpoint" and sink.ops[-2][0] == "upsert"  # rows first, then the claim
+    assert sink.checkpoints[-1]["streams"]["projects"]["pass"]["done"] == [
+        ["1970-01-01T00:00:00Z", "1970-01-01T00:00:19Z"]]
+    consumer.handle(Rows("projects", [_row(100 + i, 19 + i // 10) for i in range(100)], done=(0, 28)))
+    assert sink.checkpoints[-1]["streams"]["projects"]["pass"]["done"] == [
+        ["1970-01-01T00:00:00Z", "1970-01-01T00:00:28Z"]]
+    assert sink.checkpoints[-1]["streams"]["projects"]["cursor"] is None  # the pass is still open

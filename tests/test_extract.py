@@ -10,7 +10,7 @@ import pytest
 
 from tests.fakes import RecordingSink, checkpoint_claims
 from tests.sdk_harness import differences
-from xurrent_async.errors import ApiError
+from xurrent_async.errors import ApiError, Interrupted, StateMismatchError
 from xurrent_async.resources import BY_TABLE, RowMapper, parse_timestamp
 from xurrent_async.settings import parse_settings
 from xurrent_async.simulator import COLLECTIONS, FaultConfig, SimConfig, SimulatorThread
@@ -125,7 +125,8 @@ def test_every_checkpoint_claims_only_windows_whose_rows_were_already_upserted()
         assert claims > 10 and len(sink.checkpoints) > 5
 
 
-def test_a_resumed_pass_reads_only_its_gaps():
+def test_a_resumed_pass_reads_only_its_gaps(caplog):
+    caplog.set_level("INFO", logger="xurrent_async")
     with SimulatorThread(unlimited(records={"organizations": 4_000})) as sim:
         sink = RecordingSink()
         full = run_sync(settings_for(sim), None, sink, tuning=FAST)
@@ -138,6 +139,9 @@ def test_a_resumed_pass_reads_only_its_gaps():
         fresh = RecordingSink()
         report = run_sync(settings_for(sim), resumed_state, fresh, tuning=FAST)
         left = sum(1 for t in times if t >= middle)
+        # The resume line says how much is left, from the first page of each gap (no extra request).
+        assert (f"organizations: resuming the pass {to_iso(times[0])} → {to_iso(cursor)}: {left:,} records left "
+                "to read in 1 window(s)") in caplog.text
         assert set(fresh.rows["organizations"]) == {
             rid for rid, r in sim.truth("organizations").items() if updated_second(r) >= middle}
         # Nothing before `middle` is asked for; a window shortened to lend its far end to an idle
@@ -215,3 +219,59 @@ def test_a_failing_stream_stops_the_sync_at_once_not_after_the_others_finish():
         with pytest.raises(ApiError, match="HTTP 403"):
             run_sync(settings_for(sim, max_concurrency="2"), None, RecordingSink(), tuning=FAST)
         assert time.monotonic() - started < 5  # the whole sync would need ~20 s
+
+
+def test_checkpoints_record_the_read_part_of_an_open_window():
+    # One slot: the products pass is one window, read page after page. Every checkpoint inside
+    # it claims the seconds before the last upserted row's, and never a record not yet upserted.
+    with SimulatorThread(unlimited(records={"products": 3_000})) as sim:
+        seconds = {rid: updated_second(r) for rid, r in sim.truth("products").items()}
+        sink = RecordingSink()
+        report = run_sync(settings_for(sim, max_concurrency="1"), None, sink,
+                          tuning=Tuning(checkpoint_rows=500, checkpoint_seconds=1e9))
+        assert report.streams["products"].windows_planned == 1
+        open_window = [c["streams"]["products"]["pass"]["done"] for c in sink.checkpoints
+                       if "pass" in c["streams"].get("products", {})]
+        ends = [from_iso(done[0][1]) for done in open_window if done]
+        assert len(ends) >= 4 and ends == sorted(ends) and len(set(ends)) == len(ends), open_window
+        for table, a, b, upserted in checkpoint_claims(sink.ops):
+            if table == "products":
+                assert {rid for rid, s in seconds.items() if a <= s < b} <= upserted, (to_iso(a), to_iso(b))
+        # What each of those checkpoints leaves to a rerun: the records from its end on, which
+        # is the rows not yet upserted plus at most the rest of the last row's second.
+        times = sorted(seconds.values())
+        for checkpoint_rows, end in zip(range(500, 3_000, 500), ends, strict=False):
+            left = sum(1 for s in times if s >= end)
+            assert 3_000 - checkpoint_rows <= left <= 3_000 - checkpoint_rows + 100
+
+
+def test_a_state_of_another_account_fails_before_any_request_and_nothing_is_written():
+    with SimulatorThread(unlimited(records=200)) as sim:
+        first = run_sync(settings_for(sim), None, RecordingSink(), tuning=FAST)
+        assert first.state["source"] == {"account_id": "sim-account", "host": "127.0.0.1"}
+        sim.reset_stats()
+        sink = RecordingSink()
+        with pytest.raises(StateMismatchError, match=r"belongs to account 'sim-account' at 127\.0\.0\.1"):
+            run_sync(settings_for(sim, account_id="another-account"), first.state, sink, tuning=FAST)
+        assert sim.stats.requests == 0 and sink.ops == []
+
+
+def test_a_stop_request_saves_what_was_read_then_raises_interrupted_and_a_rerun_resumes():
+    with SimulatorThread(unlimited(records={"products": 3_000})) as sim:
+        stop = threading.Event()
+
+        class StopMidWindow(RecordingSink):
+            def upsert(self, table, row):
+                super().upsert(table, row)
+                if len(self.rows[table]) == 750:  # Ctrl-C, between two checkpoints
+                    stop.set()
+
+        sink = StopMidWindow()
+        settings = settings_for(sim, max_concurrency="1")
+        with pytest.raises(Interrupted, match=r"What was read until now is saved \(\d[\d,]* rows in this run\): "
+                                              "rerun to resume"):
+            run_sync(settings, None, sink, tuning=Tuning(checkpoint_rows=500, checkpoint_seconds=1e9), stop=stop)
+        assert sink.ops[-1][0] == "checkpoint"  # the rows read since the last checkpoint are saved too
+        assert len(sink.rows["products"]) < 3_000
+        run_sync(settings, sink.checkpoints[-1], sink, tuning=FAST)
+        assert_sink_equals_source(sim, sink)

@@ -528,3 +528,14 @@ def test_every_known_key_is_accepted_together() -> None:
     assert (settings.sync_frequency_hours, settings.max_concurrency) == (6, 16)
     assert (settings.rate_limit_per_hour, settings.burst_limit, settings.lookback_minutes) == (7200, 40, 0)
     assert settings.projects_full_resync_days == 30
+
+
+def test_a_misspelt_key_gets_its_hint_even_when_other_things_are_wrong_too() -> None:
+    # The misspelling is why oauth_token is missing: the hint belongs in the same message.
+    with pytest.raises(ConfigurationError) as info:
+        parse_settings({"oauth_tokn": TOKEN, "account_id": "", "max_concurrency": "65"})
+    text = str(info.value)
+    assert text.startswith("Invalid configuration (3 problem(s)):")
+    assert 'configuration key "oauth_tokn" is not known and is ignored (did you mean "oauth_token"?)' in text
+    assert info.value.notes and "oauth_tokn" in info.value.notes[0]
+    assert TOKEN not in text

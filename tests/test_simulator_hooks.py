@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+
 import aiohttp
 import pytest
 
@@ -89,3 +91,20 @@ async def test_token_expires_in_can_announce_a_longer_life_than_the_token_has() 
         clock.advance(2)
         async with session.get(f"{sim.base_url}/products", headers=headers) as response:
             assert response.status == 401  # it died at its real ttl, whatever it announced
+
+
+async def test_held_pages_wait_unanswered_until_released() -> None:
+    async with running_simulator(config(records={"products": 300})) as sim, \
+            aiohttp.ClientSession(headers=HEADERS) as session:
+        sim.hold_pages("products", after=2)
+        url = f"{sim.base_url}/products"
+        for _ in range(2):
+            assert len(await _list(session, url)) == 100
+        assert len(await _list(session, f"{sim.base_url}/projects")) == 0  # other collections are not held
+        held = asyncio.ensure_future(_list(session, url))
+        while sim.held_requests == 0:  # noqa: ASYNC110 - the server's counter: the third request waits there
+            await asyncio.sleep(0.01)
+        assert not held.done() and sim.stats.pages_served == 3
+        sim.release_pages()
+        assert len(await held) == 100
+        assert sim.held_requests == 0 and sim.stats.pages_served == 4

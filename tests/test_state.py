@@ -4,7 +4,8 @@ import json
 
 import pytest
 
-from xurrent_async.state import FORMAT_VERSION, SyncState, from_iso, gaps, merge, to_iso
+from xurrent_async.errors import StateMismatchError
+from xurrent_async.state import FORMAT_VERSION, Source, SyncState, from_iso, gaps, merge, to_iso
 
 STREAMS = ("organizations", "products", "projects")
 
@@ -88,3 +89,53 @@ def test_one_broken_stream_does_not_reset_the_others():
     state = SyncState.from_json(saved, STREAMS)
     assert state.stream("products").cursor is None
     assert state.stream("projects").cursor == from_iso("2026-01-01T00:00:00Z")
+
+
+# --- the source a state belongs to ------------------------------------------------------------------
+WDC = Source("wdc", "api.xurrent.com")
+
+
+def _bound_state() -> dict:
+    state = SyncState()
+    state.bind(WDC)
+    state.stream("products").cursor = from_iso("2026-11-28T10:00:00Z")
+    return json.loads(json.dumps(state.to_json()))
+
+
+def test_the_state_records_the_account_and_host_it_was_written_for_and_no_secret():
+    data = _bound_state()
+    assert data["source"] == {"account_id": "wdc", "host": "api.xurrent.com"}
+    assert SyncState.from_json(data, STREAMS).source == WDC
+
+
+@pytest.mark.parametrize("configured", [Source("widget-data", "api.xurrent.com"), Source("wdc", "api.au.xurrent.com")])
+def test_a_state_used_for_another_account_or_host_is_refused_saying_whose_it_is_and_how_to_start_over(configured):
+    state = SyncState.from_json(_bound_state(), STREAMS)
+    with pytest.raises(StateMismatchError) as info:
+        state.bind(configured)
+    text = str(info.value)
+    assert "belongs to account 'wdc' at api.xurrent.com" in text
+    assert f"names account '{configured.account_id}' at {configured.host}" in text
+    assert "fivetran reset --yes" in text and "full re-sync" in text
+    assert state.stream("products").cursor is not None  # refused, not reset
+
+
+def test_the_same_account_on_its_legacy_4me_host_name_is_the_same_source():
+    state = SyncState.from_json(_bound_state(), STREAMS)
+    assert state.bind(Source("wdc", "API.4me.com")) is False
+    assert state.source == WDC  # the host it was written for stays recorded
+
+
+def test_a_state_without_a_source_is_adopted_and_its_progress_kept():
+    saved = {"format": FORMAT_VERSION, "streams": {"projects": {"cursor": "2026-01-01T00:00:00Z"}}}
+    state = SyncState.from_json(saved, STREAMS)
+    assert state.bind(WDC) is True
+    assert state.stream("projects").cursor == from_iso("2026-01-01T00:00:00Z")
+    assert state.to_json()["source"] == {"account_id": "wdc", "host": "api.xurrent.com"}
+
+
+def test_the_source_is_checked_even_in_a_state_whose_streams_would_be_re_read():
+    # A full re-read of another account into this warehouse would mix two accounts' rows.
+    saved = {"format": 999, "source": {"account_id": "wdc", "host": "api.xurrent.com"}, "streams": {}}
+    with pytest.raises(StateMismatchError):
+        SyncState.from_json(saved, STREAMS).bind(Source("other", "api.xurrent.com"))

@@ -1,9 +1,13 @@
-"""`make demo`: a real sync of a simulated Xurrent account into the local DuckDB warehouse.
+"""`make demo`: a real sync of a simulated Xurrent account into a local DuckDB warehouse.
 
 Starts the simulator in-process (tens of thousands of records, ~150 ms latency, the real burst
 limit of 20 requests per 2 s scaled up), runs the connector through the SDK's own local runner
-(`fivetran debug`) into files/warehouse.db, changes some records, runs an incremental sync, and
-prints what each sync did. Nothing leaves this machine: the simulator listens on 127.0.0.1.
+(`fivetran debug`) into .demo/files/warehouse.db, changes some records, runs an incremental sync,
+and prints what each sync did. Nothing leaves this machine: the simulator listens on 127.0.0.1.
+
+The demo runs in a project folder of its own, `.demo/` (the connector, and a link to this
+package): the repository's files/ (your own warehouse and state) is never touched. Each demo
+starts that folder's warehouse afresh; `.demo/` is ignored by git and never packaged.
 """
 
 from __future__ import annotations
@@ -22,6 +26,7 @@ from pathlib import Path
 from xurrent_async.simulator import COLLECTIONS, SimConfig, SimulatorThread
 
 REPO = Path(__file__).resolve().parent.parent
+DEMO_DIR = ".demo"  # under the repository; hidden, so the SDK never packages it
 DEMO_RECORDS = {"organizations": 5_000, "products": 8_000, "projects": 7_000}
 CHANGED_SHARE = 0.01  # of each collection, between the two syncs
 
@@ -47,16 +52,34 @@ def demo_configuration(base_url: str, burst_limit: int) -> dict[str, str]:
     }
 
 
+def prepare_demo_project(repo: Path) -> Path:
+    """The demo's own project folder: this connector.py and requirements.txt, a link to the
+    package, and a fresh files/ (the previous demo's warehouse and state are dropped)."""
+    project = repo / DEMO_DIR
+    project.mkdir(exist_ok=True)
+    for name in ("connector.py", "requirements.txt"):
+        shutil.copy(repo / name, project / name)
+    package = project / "xurrent_async"
+    if not package.exists():
+        try:
+            package.symlink_to((repo / "xurrent_async").resolve(), target_is_directory=True)
+        except OSError:  # no symlinks here (some Windows set-ups): a copy does as well
+            shutil.copytree(repo / "xurrent_async", package, ignore=shutil.ignore_patterns("__pycache__"))
+    shutil.rmtree(project / "files", ignore_errors=True)
+    return project
+
+
 def run_fivetran_debug(
     project: Path, configuration: dict[str, str], env: dict[str, str]
 ) -> tuple[float, dict[str, int]]:
     files = project / "files"
     files.mkdir(exist_ok=True)
-    (files / "demo-configuration.json").write_text(json.dumps(configuration, indent=2))
+    # The simulator's demo token, not a secret; next to the demo's connector, not the user's.
+    (project / "configuration.json").write_text(json.dumps(configuration, indent=2))
     fivetran = Path(sys.executable).parent / "fivetran"
     started = time.monotonic()
     result = subprocess.run(
-        [str(fivetran), "debug", str(project), "--configuration", "files/demo-configuration.json"],
+        [str(fivetran), "debug", str(project), "--configuration", "configuration.json"],
         cwd=project, env=env, text=True, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
     )
     seconds = time.monotonic() - started
@@ -80,9 +103,10 @@ def warehouse_counts(project: Path) -> dict[str, int]:
         con.close()
 
 
-def run_demo(project: Path, env: dict[str, str], records: dict[str, int], *, latency: float = 0.15,
+def run_demo(repo: Path, env: dict[str, str], records: dict[str, int], *, latency: float = 0.15,
              burst_limit: int = 40, burst_seconds: float = 2.0) -> tuple[SyncFigures, SyncFigures]:
-    shutil.rmtree(project / "files", ignore_errors=True)
+    """Both syncs of the demo, in `repo`'s demo folder."""
+    project = prepare_demo_project(repo)
     config = SimConfig(records=records, latency=latency * 0.8, latency_jitter=latency * 0.4,
                        burst_limit=burst_limit, burst_seconds=burst_seconds, hourly_limit=None)
     with SimulatorThread(config) as sim:
@@ -117,10 +141,12 @@ def print_report(first: SyncFigures, second: SyncFigures) -> None:
               f"{first.requests.get(table, 0):>12,} {second.synced.get(table, 0):>10,}"
               f"{second.requests.get(table, 0):>12,}")
     print(f"{'seconds':<15}{'':>10} {first.seconds:>22.1f} {second.seconds:>22.1f}")
-    print("\n(seconds include the SDK runner's start-up; the connector's own log is in files/demo-sync.log)")
+    print("\n(seconds include the SDK runner's start-up; the connector's own log is in "
+          f"{DEMO_DIR}/files/demo-sync.log)")
     print("Open the warehouse:  .venv/bin/python -c \"import duckdb; "
-          "print(duckdb.connect('files/warehouse.db').sql('SELECT * FROM tester.projects LIMIT 5'))\"")
-    print("The state after the last sync is in files/state.json.")
+          f"print(duckdb.connect('{DEMO_DIR}/files/warehouse.db').sql('SELECT * FROM tester.projects LIMIT 5'))\"")
+    print(f"The state after the last sync is in {DEMO_DIR}/files/state.json. The demo ran in {DEMO_DIR}/, "
+          "its own folder: files/ (your own syncs) was left alone.")
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -12,12 +12,18 @@ class XurrentError(Exception):
 
 
 class ConfigurationError(XurrentError):
-    """The configuration cannot be used. `problems` lists every problem found, one line each."""
+    """The configuration cannot be used. `problems` lists every problem found, one line each;
+    `notes` are the warnings found beside them (an unknown key and its "did you mean"), which
+    often explain a problem: `oauth_tokn` is why oauth_token is missing."""
 
-    def __init__(self, problems: list[str]):
+    def __init__(self, problems: list[str], notes: list[str] | None = None):
         self.problems = list(problems)
-        lines = "\n".join(f"  - {p}" for p in self.problems)
-        super().__init__(f"Invalid configuration ({len(self.problems)} problem(s)):\n{lines}")
+        self.notes = list(notes or [])
+        text = f"Invalid configuration ({len(self.problems)} problem(s)):\n" + "\n".join(
+            f"  - {p}" for p in self.problems)
+        if self.notes:
+            text += "\nAlso:\n" + "\n".join(f"  - {n}" for n in self.notes)
+        super().__init__(text)
 
 
 class ApiError(XurrentError):
@@ -45,3 +51,31 @@ class UnsafeRedirectError(XurrentError):
 
 class RecordError(XurrentError):
     """A record the connector cannot store without losing meaning (e.g. no `id`)."""
+
+
+class StateMismatchError(XurrentError):
+    """The saved state was written for another account or API host than the configuration names:
+    its cursors would skip every record of this one older than them."""
+
+
+class Interrupted(XurrentError):
+    """The user interrupted the sync (Ctrl-C); what was read until then is saved."""
+
+
+def failure_message(error: XurrentError, host: str = "") -> str:
+    """The one message a failed sync ends with: what is wrong (the error) and what to do."""
+    text = str(error)
+    if isinstance(error, ConfigurationError):
+        return f"{text}\nNothing was read or written: fix the configuration and run the sync again."
+    if isinstance(error, (StateMismatchError, Interrupted)):
+        return text  # each says already what to do
+    saved = "The sync stopped at its last checkpoint, so nothing is lost"
+    if isinstance(error, AuthenticationError):
+        return f"{text}\n{saved}: fix the credentials, then rerun to resume."
+    if isinstance(error, ApiError) and error.status is None:
+        where = f" {host}" if host else " Xurrent"
+        return (f"{text}\nCould not get an answer from{where}: check the network (proxy, firewall) and the "
+                f"host (region, environment, base_url). {saved}: rerun to resume.")
+    if isinstance(error, ApiError) and error.status is not None and error.status >= 500:
+        return f"{text}\n{saved}: rerun to resume, later if Xurrent keeps failing."
+    return f"{text}\n{saved}: rerun to resume once this is resolved."

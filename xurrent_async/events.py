@@ -1,9 +1,10 @@
 """The typed messages extraction sends to the consumer, in order, over one queue.
 
-Order is the contract: for a window, every `Rows` comes before its `WindowDone`; a stream's
-`PassStarted` comes before anything of that pass; a stream's removal feeds are read only after its
-`PassDone`, so every `Removed` follows every `Rows` of that sync's pass and reflects a later moment
-in the source. The consumer relies on it to checkpoint safely and to let the latest word win.
+Order is the contract: for a window, every `Rows` comes before its `WindowDone`, and every row of
+a `Rows.done` interval comes in or before that `Rows`; a stream's `PassStarted` comes before
+anything of that pass; a stream's removal feeds are read only after its `PassDone`, so every
+`Removed` follows every `Rows` of that sync's pass and reflects a later moment in the source. The
+consumer relies on it to checkpoint safely and to let the latest word win.
 """
 
 from __future__ import annotations
@@ -29,6 +30,9 @@ class Rows:
     stream: str
     rows: list[dict[str, Any]]
     problems: list[Issue] = field(default_factory=list)  # value problems: reported, not fatal
+    # With these rows, every record of this interval of the pass has been sent: the part of an
+    # open window before its last row's second (windows are read in updated_at, id order).
+    done: Interval | None = None
 
 
 @dataclass(frozen=True)

@@ -49,6 +49,20 @@ class StreamProgress:
     idle_splits: int = 0  # windows being read that gave their far half to an idle slot
 
 
+@dataclass
+class _Resume:
+    """A resumed pass whose gaps are being sized by their first pages, for the resume line."""
+
+    lower: int
+    upper: int
+    holes: int
+    waiting: int = -1
+    records: int | None = 0
+
+    def __post_init__(self) -> None:
+        self.waiting = self.holes
+
+
 class _Active:
     """A window being read, as the rebalancer sees it."""
 
@@ -119,6 +133,7 @@ class Extraction:
         self._active: set[_Active] = set()  # windows being read that a split may shorten
         self._pass_upper: dict[str, int] = {}
         self._full: dict[str, bool] = {}  # the new pass of a stream re-reads every record
+        self._resuming: dict[str, _Resume] = {}
         self.progress = {r.table: StreamProgress() for r in resources}
 
     # -- orchestration ---------------------------------------------------------------------
@@ -143,10 +158,13 @@ class Extraction:
 
     def _task_done(self, task: asyncio.Task[None]) -> None:
         self._tasks.discard(task)
+        # Taken from every task, even after the first failure: a task whose exception nobody takes
+        # makes asyncio print "Task exception was never retrieved" with its traceback.
+        error = None if task.cancelled() else task.exception()
         if self._finished.done():
             return
-        if not task.cancelled() and task.exception() is not None:
-            self._finished.set_exception(task.exception())  # type: ignore[arg-type]
+        if error is not None:
+            self._finished.set_exception(error)
         elif not self._tasks:  # a window spawns its successors before it ends, so this is the last
             self._finished.set_result(None)
 
@@ -185,14 +203,16 @@ class Extraction:
             p = stream.open_pass
             self._pass_upper[resource.table] = p.upper
             holes = gaps(p.lower, p.upper, p.done)
-            log.info("%s: resuming the pass %s → %s: %d window(s) left to read", resource.table,
-                     to_iso(p.lower), to_iso(p.upper), len(holes))
             self.progress[resource.table].windows_planned += len(holes)
             if not holes:  # finished just before its cursor moved: only the PassDone is missing
+                log.info("%s: resuming the pass %s → %s: nothing left to read", resource.table,
+                         to_iso(p.lower), to_iso(p.upper))
                 self._spawn(resource, asyncio.sleep(0))
                 return
+            # Said once the first page of every gap has told its size (no extra request for it).
+            self._resuming[resource.table] = _Resume(p.lower, p.upper, len(holes))
             for hole in holes:
-                self._spawn(resource, self._walk(resource, hole))
+                self._spawn(resource, self._walk(resource, hole, sizing=True))
             return
         start = pass_start(self._settings, resource, stream, self._now())
         self._full[resource.table] = start.full
@@ -265,9 +285,10 @@ class Extraction:
         return max(1, min(pieces, window[1] - window[0]))
 
     async def _walk(self, resource: Resource, window: Interval, *, id_after: int | None = None,
-                    planning: int = 0) -> None:
+                    planning: int = 0, sizing: bool = False) -> None:
         """Read one window to its end. planning: 0 = a known window; 1 = the first request of a
-        full pass (no lower bound yet); 2 = the first request of a pass from a known lower bound."""
+        full pass (no lower bound yet); 2 = the first request of a pass from a known lower bound.
+        sizing: a gap of a resumed pass, whose first page counts towards the resume line."""
         table = resource.table
         mapper = self._mappers[table]
         progress = self.progress[table]
@@ -290,6 +311,8 @@ class Extraction:
                     rows = [mapper.map(record, problems) for record in page.records]
                     if first:
                         first = False
+                        if sizing:
+                            self._sized(table, page.total_entries)
                         if planning:
                             lower, upper = self._plan_pass(resource, page, rows, lower if planning == 2 else None)
                             window = (lower, upper)
@@ -331,7 +354,13 @@ class Extraction:
                                 # it is kept: records changed since the pass began, a bonus.)
                                 rows = _before(rows, active.upper)
                     if rows:
-                        await self._emit(Rows(table, rows, problems))
+                        # Every second before the last row's is complete (the walk is in
+                        # updated_at, id order): checkpoints may record that part of the window.
+                        done = None
+                        if ordered and last_key is not None and id_after is None:
+                            through = min(last_key[0], active.upper if active is not None else upper)
+                            done = (lower, through) if through > lower else None
+                        await self._emit(Rows(table, rows, problems, done))
                     if crossed:
                         break
             finally:
@@ -344,6 +373,18 @@ class Extraction:
             return
         progress.windows_done += 1
         await self._emit(WindowDone(table, window))
+
+    def _sized(self, table: str, records: int | None) -> None:
+        resume = self._resuming.get(table)
+        if resume is None:
+            return
+        resume.waiting -= 1
+        resume.records = None if records is None or resume.records is None else resume.records + records
+        if resume.waiting == 0:
+            del self._resuming[table]
+            left = f"{resume.records:,}" if resume.records is not None else "an unknown number of"
+            log.info("%s: resuming the pass %s → %s: %s records left to read in %d window(s)", table,
+                     to_iso(resume.lower), to_iso(resume.upper), left, resume.holes)
 
     async def _rebalance(self) -> None:
         """A slot is idle: give it the far end of the biggest window still being read. That

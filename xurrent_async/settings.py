@@ -175,7 +175,7 @@ def parse_settings(configuration: Mapping[str, object]) -> tuple[Settings, list[
     enable_incremental_sync = reader.boolean("enable_incremental_sync", default=True)
 
     if problems:
-        raise ConfigurationError(problems)
+        raise ConfigurationError(problems, warnings)
 
     settings = Settings(
         account_id=account_id or "",

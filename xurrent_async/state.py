@@ -1,20 +1,21 @@
 """Per-stream incremental state, as checkpointed through the SDK.
 
 ```
-{"format": 2,
+{"format": 2, "source": {"account_id": "wdc", "host": "api.xurrent.com"},
  "streams": {"organizations": {"cursor": "2026-11-28T10:00:00Z",
                                "pass": {"lower": "...Z", "upper": "...Z", "done": [["...Z", "...Z"]]}},
              "projects": {"cursor": "...Z", "full_read": "...Z",
                           "removals": {"archive": "...Z", "trash": "...Z"}}}}
 ```
-`cursor`: everything updated before it has been delivered. `pass`: the open pass covering
-[lower, upper); `done` are its finished windows, merged; `"full": true` when the pass re-reads every
-record rather than the changes. The cursor moves to `upper` only when `done` covers the whole pass.
-`full_read`: the upper bound of the last full pass (a periodic full re-read is due from it).
-`removals`: per removal feed, every entry created before that moment has been read and its delete
-sent. Times are whole seconds, written as UTC ISO strings so a person can read the state; internally
-they are epoch seconds (ints). A state without `full_read` or `removals` (older) reads the feeds
-from their beginning once.
+`source`: the account and API host the state was written for (never a credential): a state is
+only valid for them. `cursor`: everything updated before it has been delivered. `pass`: the open
+pass covering [lower, upper); `done` are its finished parts, merged: whole windows, and the part of
+an open window read so far; `"full": true` when the pass re-reads every record rather than the
+changes. The cursor moves to `upper` only when `done` covers the whole pass. `full_read`: the upper
+bound of the last full pass (a periodic full re-read is due from it). `removals`: per removal feed,
+every entry created before that moment has been read and its delete sent. Times are whole seconds,
+written as UTC ISO strings so a person can read the state; internally they are epoch seconds
+(ints). A state without `full_read` or `removals` (older) reads the feeds from their beginning once.
 """
 
 from __future__ import annotations
@@ -23,6 +24,8 @@ import logging
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any
+
+from xurrent_async.errors import StateMismatchError
 
 FORMAT_VERSION = 2
 log = logging.getLogger(__name__)
@@ -115,9 +118,48 @@ class StreamState:
         return data
 
 
+# Xurrent's legacy 4me host names serve the same accounts as the new ones.
+_LEGACY_DOMAINS = {"4me.com": "xurrent.com", "4me.qa": "xurrent.qa", "4me-demo.com": "xurrent-demo.com"}
+
+
+@dataclass(frozen=True)
+class Source:
+    """Whose data a state describes: the account and the API host (no credential)."""
+
+    account_id: str
+    host: str
+
+    def same_as(self, other: Source) -> bool:
+        return self.account_id == other.account_id and _instance(self.host) == _instance(other.host)
+
+    def __str__(self) -> str:
+        return f"account '{self.account_id}' at {self.host}"
+
+
+def _instance(host: str) -> str:
+    host = host.lower().rstrip(".")
+    for legacy, current in _LEGACY_DOMAINS.items():
+        if host == legacy or host.endswith("." + legacy):
+            return host[: len(host) - len(legacy)] + current
+    return host
+
+
+def mismatch_message(saved: Source, configured: Source) -> str:
+    return (
+        f"The saved state belongs to {saved}, but the configuration names {configured}. Its cursors "
+        f"say what the warehouse already holds of {saved}: used for {configured} they would skip every "
+        "older record, so nothing was read or written. To sync "
+        f"{configured}, start over: locally run `fivetran reset --yes` (it deletes files/, the local "
+        "warehouse and its state) or use another project folder; on Fivetran, run a full re-sync of the "
+        f"connection, or create a new connection for it. To go on syncing {saved}, set account_id and "
+        "the host (region, environment, base_url) back to it."
+    )
+
+
 @dataclass
 class SyncState:
     streams: dict[str, StreamState] = field(default_factory=dict)
+    source: Source | None = None
 
     def stream(self, name: str) -> StreamState:
         return self.streams.setdefault(name, StreamState())
@@ -150,8 +192,23 @@ class SyncState:
         s = self.stream(name)
         s.removals[feed] = max(upto, s.removals.get(feed, upto))
 
+    def bind(self, source: Source) -> bool:
+        """Tie the state to `source` before any request. A state written for another account or
+        host raises StateMismatchError; one without a source (an older version's) is adopted:
+        returns True, and the next checkpoint records the source."""
+        if self.source is None:
+            self.source = source
+            return True
+        if not self.source.same_as(source):
+            raise StateMismatchError(mismatch_message(self.source, source))
+        return False
+
     def to_json(self) -> dict[str, Any]:
-        return {"format": FORMAT_VERSION, "streams": {n: s.to_json() for n, s in sorted(self.streams.items())}}
+        data: dict[str, Any] = {"format": FORMAT_VERSION}
+        if self.source is not None:
+            data["source"] = {"account_id": self.source.account_id, "host": self.source.host}
+        data["streams"] = {n: s.to_json() for n, s in sorted(self.streams.items())}
+        return data
 
     # -- reading ---------------------------------------------------------------------------
     @classmethod
@@ -164,6 +221,9 @@ class SyncState:
         if not isinstance(data, dict):
             log.warning("The saved state is not an object; starting a full sync.")
             return state
+        # Read whatever the format: a full re-read of another account into this warehouse would
+        # be as wrong as skipping records.
+        state.source = _read_source(data.get("source"))
         if "format" not in data:
             if "last_sync_time" in data:
                 # Fivetran's original Xurrent example kept one cursor for all streams, taken from
@@ -190,6 +250,15 @@ class SyncState:
             except (TypeError, ValueError, KeyError, AttributeError) as exc:
                 log.warning("The saved state of %s is unreadable (%s); re-reading it in full.", name, exc)
         return state
+
+
+def _read_source(raw: Any) -> Source | None:
+    if raw is None:
+        return None
+    if isinstance(raw, dict) and isinstance(raw.get("account_id"), str) and isinstance(raw.get("host"), str):
+        return Source(raw["account_id"], raw["host"])
+    log.warning("The saved state's source is unreadable (%r); adopting it for this configuration.", raw)
+    return None
 
 
 def _read_stream(raw: dict[str, Any]) -> StreamState:

@@ -5,9 +5,11 @@ The sink is what `connector.py` passes in (`op.upsert` / `op.checkpoint`); this 
 imports the SDK, so tests drive it with a fake sink that records the order of operations.
 
 Checkpoint rule (invariant 2): the state handed to `checkpoint` only names windows whose
-`WindowDone` has been consumed, and the queue is FIFO with this one consumer, so every row of those
-windows has already gone to `upsert`. Checkpoints also come every few thousand rows or seconds while
-a window is open (with the state unchanged) so the SDK's buffer of uncommitted rows stays small.
+`WindowDone` has been consumed, and parts of open windows (`Rows.done`) whose rows came with or
+before that event; the queue is FIFO with this one consumer, so every row of those intervals has
+already gone to `upsert`. Checkpoints come every few thousand rows or seconds, so the SDK's buffer
+of uncommitted rows stays small and a kill costs at most that much re-reading, about a page per
+open window.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from __future__ import annotations
 import copy
 import logging
 import math
+import threading
 import time
 import traceback
 from collections.abc import Callable
@@ -23,7 +26,7 @@ from typing import Any, Protocol
 
 from xurrent_async.bridge import Bridge
 from xurrent_async.client import ClientStats
-from xurrent_async.errors import XurrentError
+from xurrent_async.errors import Interrupted, XurrentError
 from xurrent_async.events import (
     Event,
     Failed,
@@ -41,7 +44,7 @@ from xurrent_async.pass_plan import pass_start
 from xurrent_async.resources import RESOURCES, Resource
 from xurrent_async.session import open_client
 from xurrent_async.settings import Settings
-from xurrent_async.state import SyncState, to_iso
+from xurrent_async.state import Source, SyncState, gaps, to_iso
 from xurrent_async.tuning import DEFAULT_TUNING, Tuning
 from xurrent_async.value_problems import ValueProblemLog
 
@@ -154,6 +157,11 @@ class Consumer:
         self._maybe_progress()
         return True
 
+    def save(self) -> None:
+        """Checkpoint now whatever is pending (before the sync stops on purpose)."""
+        if self._pending_rows or self._dirty:
+            self._checkpoint()
+
     def idle(self) -> None:
         """No event for a while (the API is slow or the token waits): save what is due by the
         clock, ended windows and passes included, and say how far the sync is."""
@@ -178,6 +186,8 @@ class Consumer:
         table = event.stream
         for row in event.rows:
             upsert(table, row)
+        if event.done is not None:  # its rows are upserted, so the next checkpoint may claim it
+            self.state.window_done(table, event.done)
         report = self._stream(table)
         report.rows += len(event.rows)
         self._pending_rows += len(event.rows)
@@ -244,7 +254,9 @@ def describe_plan(settings: Settings, state: SyncState, resources: tuple[Resourc
     for r in resources:
         s = state.stream(r.table)
         if s.open_pass is not None:
-            what = f"resuming the pass {to_iso(s.open_pass.lower)} → {to_iso(s.open_pass.upper)}"
+            p = s.open_pass
+            what = (f"resuming the pass {to_iso(p.lower)} → {to_iso(p.upper)}, "
+                    f"{len(gaps(p.lower, p.upper, p.done))} window(s) left")
         else:
             what = pass_start(settings, r, s, now).why
         if r.removed_as is not None:
@@ -269,8 +281,16 @@ def run_sync(
     resources: tuple[Resource, ...] = RESOURCES,
     tuning: Tuning = DEFAULT_TUNING,
     clock: Callable[[], float] = time.monotonic,
+    stop: threading.Event | None = None,
 ) -> SyncReport:
+    """One sync. Setting `stop` (Ctrl-C) ends it at the next event or idle poll: what was read is
+    checkpointed, then Interrupted is raised."""
     state = SyncState.from_json(saved_state, tuple(r.table for r in resources))
+    source = Source(settings.account_id, settings.api_host)
+    if state.bind(source) and any(s.cursor is not None or s.open_pass is not None for s in state.streams.values()):
+        log.warning("The saved state does not say which account it was written for (an earlier version wrote "
+                    "it); taking it as %s's. If it belongs to another account or host, start over: "
+                    "`fivetran reset --yes` locally, a full re-sync on Fivetran.", source)
     for line in describe_plan(settings, state, resources):
         log.info("plan: %s", line)
     snapshot = copy.deepcopy(state)  # the worker plans from its own copy; the consumer owns `state`
@@ -285,9 +305,22 @@ def run_sync(
 
     consumer = Consumer(state, sink, tuning, clock, live)
     started = clock()
+
+    def stop_if_asked() -> None:
+        if stop is not None and stop.is_set():
+            consumer.save()
+            raise Interrupted(f"Interrupted (Ctrl-C). What was read until now is saved ({consumer.report.rows:,} "
+                              "rows in this run): rerun to resume.")
+
+    def idle() -> None:
+        consumer.idle()
+        stop_if_asked()
+
     queue_pages = tuning.queue_pages or 2 * settings.max_concurrency
     with Bridge(produce, maxsize=queue_pages) as bridge:
-        for event in bridge.events(idle=consumer.idle):
+        for event in bridge.events(idle=idle):
+            if not isinstance(event, Finished):
+                stop_if_asked()  # before the event: its rows are not upserted yet
             if isinstance(event, PassStarted) and event.records is not None:
                 _log_pass_plan(settings, event)
             if not consumer.handle(event):

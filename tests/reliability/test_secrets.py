@@ -73,23 +73,36 @@ def test_an_oauth_sync_that_loses_access_fails_clearly_without_leaking_its_crede
     assert run.returncode == 1, run.output[-3000:]
     assert re.search(r"HTTP 403 from Xurrent for /v1/(products|projects): You are not authorized", run.output)
     lag = assert_prompt_exit(run, "SYNC FAILED")
-    crash_reports = list((project / "crash-reports").glob("*"))
-    assert crash_reports, "the SDK wrote no crash report: nothing was scanned there"
-    # The configured secrets and any Authorization header: nowhere (the access tokens: next test).
-    scan = scan_project(SecretScan(), project, run.output, [TOKEN, CLIENT_SECRET, "Bearer "])
+    # An expected failure ends with its message alone: no traceback, no crash report.
+    assert "Traceback" not in run.output and not (project / "crash-reports").exists()
+    # The configured secrets, the access tokens and any Authorization header: nowhere.
+    scan = scan_project(SecretScan(), project, run.output,
+                        [TOKEN, CLIENT_SECRET, "Bearer ", *failed_oauth_run.access_tokens])
     SESSION_SCAN.texts += scan.texts
     SESSION_SCAN.files += scan.files
     SESSION_SCAN.varchar_values += scan.varchar_values
-    print(f"OAuth 403 run: failed in {run.seconds:.1f} s, exit {lag:.2f} s after SYNC FAILED, "
-          f"{len(crash_reports)} crash report(s); scanned {scan.texts} texts, {scan.files} files, "
-          f"{scan.varchar_values} VARCHAR values")
+    print(f"OAuth 403 run: failed in {run.seconds:.1f} s, exit {lag:.2f} s after SYNC FAILED; scanned "
+          f"{scan.texts} texts, {scan.files} files, {scan.varchar_values} VARCHAR values")
     assert not scan.leaks, [(leak.where, leak.excerpt) for leak in scan.leaks]
 
 
-def test_oauth_access_tokens_never_reach_a_crash_report(failed_oauth_run):
-    project, run, tokens = failed_oauth_run.project, failed_oauth_run.run, failed_oauth_run.access_tokens
+def test_an_unexpected_error_keeps_its_traceback_and_its_crash_report_leaks_no_credential(tmp_path):
+    """A bug (planted: a checkpoint_rows that is text) is not an expected failure: the SDK prints
+    its whole traceback and writes a crash report with every frame's local variables, for a bug
+    report. Neither holds the client secret or an access token."""
+    with SimulatorThread(sim_config(records=600, latency=0.05, seed=53)) as sim:
+        project = make_project(tmp_path, copy_package=True, tuning={"checkpoint_rows": "5000"})
+        run = run_debug(project, configuration(sim, oauth=True, max_records_per_page="20", max_concurrency="2"),
+                        timeout=RUN_TIMEOUT)
+        tokens = sim.issued_tokens()
+    assert run.returncode == 1, run.output[-3000:]
+    assert "Traceback (most recent call last)" in run.output and "xurrent_async/sync.py" in run.output
+    assert "TypeError" in run.output
+    crash_reports = list((project / "crash-reports").glob("*"))
+    assert crash_reports, "the SDK wrote no crash report: nothing was scanned there"
     assert tokens, "no access token was issued"
-    scan = scan_project(SecretScan(), project, run.output, tokens)
+    scan = scan_project(SecretScan(), project, run.output, [TOKEN, CLIENT_SECRET, "Bearer ", *tokens])
+    assert scan.files >= len(crash_reports)
     assert not scan.leaks, [(leak.where, leak.excerpt) for leak in scan.leaks]
 
 

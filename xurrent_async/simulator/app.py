@@ -91,6 +91,8 @@ async def collection_get(request: web.Request) -> web.Response:
     sim = request.app[SIM]
     cfg, stats = sim.config, sim.stats
     collection = request.match_info["collection"]
+    if "record_id" not in request.match_info:
+        await sim.admit_page(collection)  # a test may hold list pages (Simulator.hold_pages)
     stats.requests += 1
     stats.requests_by_collection[collection] = stats.requests_by_collection.get(collection, 0) + 1
     now = sim.clock.now()
@@ -157,8 +159,11 @@ async def collection_get(request: web.Request) -> web.Response:
             body = not_a_list_body()
             headers = {k: v for k, v in headers.items() if not k.startswith(("Link", "X-Pagination"))}
     elif status == 200:
-        stats.records_served += answer.records
-        stats.pages_served += record_id is None
+        if collection in FEEDS:
+            stats.feed_entries_served += answer.records
+        else:
+            stats.records_served += answer.records
+            stats.pages_served += record_id is None
     return json_response(status, body=body, headers=headers)
 
 

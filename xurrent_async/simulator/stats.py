@@ -15,6 +15,7 @@ class SimStats:
     token_requests: int = 0  # POST /token
     records_served: int = 0  # records in successful list pages and record GETs
     pages_served: int = 0  # successful list pages
+    feed_entries_served: int = 0  # entries of the archive and trash feeds (not in the two above)
     requests_by_collection: dict[str, int] = field(default_factory=dict)
 
     def count_status(self, status: int) -> None:
