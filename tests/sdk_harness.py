@@ -84,11 +84,14 @@ def run_debug(project: Path, configuration: dict[str, str], *, timeout: float = 
               kill_after: float | None = None, kill_signal: int = signal.SIGKILL,
               kill_when: str | None = None, kill_when_nth: int = 1,
               kill_if: Callable[[str], bool] | None = None,
+              kill_once: Callable[[], bool] | None = None,
               on_line: Callable[[str], None] | None = None) -> Run:
     """`fivetran debug` on the project. With kill_after (seconds) the process is killed with
     kill_signal at that moment, as a crash or an operator would; with kill_when too, kill_after
     counts from the first (or the kill_when_nth) output line containing that text. With kill_if,
-    it is killed as soon as an output line satisfies it (an event, not a time). on_line, if
+    it is killed as soon as an output line satisfies it (an event, not a time); with kill_once, as
+    soon as that predicate (e.g. "the simulator holds every stream and a state was saved") holds,
+    looked at between lines as they are read. on_line, if
     given, is called with each output line as it is read (from this thread), e.g. to flip a
     simulator switch when the sync reaches some point."""
     (project / "configuration.json").write_text(json.dumps(configuration))
@@ -121,7 +124,8 @@ def run_debug(project: Path, configuration: dict[str, str], *, timeout: float = 
             if on_line is not None:
                 for line in fresh:
                     on_line(line)
-            if not killed and kill_if is not None and any(kill_if(line) for line in fresh):
+            if not killed and ((kill_if is not None and any(kill_if(line) for line in fresh))
+                               or (kill_once is not None and kill_once())):
                 process.send_signal(kill_signal)
                 killed, killed_at = True, time.monotonic() - started
             if clock_from is None:
