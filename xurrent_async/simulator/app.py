@@ -89,6 +89,8 @@ async def collection_get(request: web.Request) -> web.Response:
     sim = request.app[SIM]
     cfg, stats = sim.config, sim.stats
     collection = request.match_info["collection"]
+    for hold in sim.holds:  # a test's hold (holds.py): before anything counts or checks the request
+        await hold.wait(collection)
     stats.requests += 1
     stats.requests_by_collection[collection] = stats.requests_by_collection.get(collection, 0) + 1
     now = sim.clock.now()
@@ -152,6 +154,9 @@ async def collection_get(request: web.Request) -> web.Response:
     elif status == 200:
         stats.records_served += answer.records
         stats.pages_served += record_id is None
+        if record_id is None:
+            for hold in sim.holds:
+                hold.page_served(collection)
     return json_response(status, body=body, headers=headers)
 
 

@@ -13,6 +13,7 @@ from .clock import Clock, SystemClock
 from .config import COLLECTIONS, SimConfig
 from .dataset import Dataset
 from .faults import FaultInjector
+from .holds import Hold
 from .limits import Limits, RateLimiter
 from .records import Record
 from .stats import SimStats
@@ -30,6 +31,7 @@ class Simulator:
         self.faults = FaultInjector(self.config.seed)
         self.jitter = random.Random(self.config.seed)
         self.stats = SimStats()
+        self.holds: list[Hold] = []
         self.port: int | None = None
         self._runner: web.AppRunner | None = None
 
@@ -99,6 +101,16 @@ class Simulator:
         stays that of the unpatched record. `patch=None` heals the record."""
         _check(collection)
         self.dataset.corrupt(collection, record_id, patch)
+
+    def hold_after(self, pages: int, collection: str | None = None) -> Hold:
+        """Serve `pages` more list pages (of `collection`, or of any), then hold every later request
+        (of `collection`, or of any) at its arrival until `release()`; see holds.py. Use it as
+        `with sim.hold_after(n) as hold:` so that it is released whatever happens."""
+        if collection is not None:
+            _check(collection)
+        hold = Hold(pages, collection)
+        self.holds = [h for h in self.holds if not h.released.is_set()] + [hold]
+        return hold
 
     def issued_tokens(self) -> list[str]:
         """The OAuth access tokens handed out so far (the latest 10,000), e.g. to check that none
