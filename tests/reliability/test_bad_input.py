@@ -16,7 +16,9 @@ from tests.fakes import RecordingSink
 from tests.reliability.helpers import (
     CLIENT_SECRET,
     FAST,
+    STEPPED,
     TOKEN,
+    FlipSink,
     assert_no_worker_left,
     call_within,
     claimed_intervals,
@@ -129,19 +131,6 @@ def test_a_bad_configuration_lists_every_problem_at_once(sim):
 
 
 # -- unusable responses ----------------------------------------------------------------------------
-class FlipSink(RecordingSink):
-    """Calls `flip` once, at its n-th checkpoint."""
-
-    def __init__(self, at_checkpoint: int, flip):
-        super().__init__()
-        self._at, self._flip = at_checkpoint, flip
-
-    def checkpoint(self, state: dict[str, Any]) -> None:
-        super().checkpoint(state)
-        if len(self.checkpoints) == self._at:
-            self._flip()
-
-
 def _seconds(truth):
     return {t: {rid: updated_second(r) for rid, r in records.items()} for t, records in truth.items()}
 
@@ -156,11 +145,15 @@ def test_an_object_instead_of_a_list_fails_naming_the_path_and_claims_nothing_un
 
         if from_start:
             flip()
-        sink = FlipSink(at_checkpoint=0 if from_start else 2, flip=flip)
-        failed = call_within(60, run_sync, settings_for(sim, retry_attempts="2"), None, sink, tuning=FAST)
+        # Mid-sync: switched on at the first checkpoint that claims a finished window.
+        sink = FlipSink((lambda: None) if from_start else flip)
+        settings = settings_for(sim, retry_attempts="2", max_concurrency="2")
+        failed = call_within(60, run_sync, settings, None, sink, tuning=STEPPED)
         summary = (f"not_a_list {'from the start' if from_start else 'mid-sync'}: failed after {failed.seconds:.1f} s, "
-                   f"{len(sink.checkpoints)} checkpoints; injected {dict(sim.stats.faults)}")
+                   f"{len(sink.checkpoints)} checkpoints (switched on at checkpoint, rows: {sink.flipped_at}); "
+                   f"injected {dict(sim.stats.faults)}")
         print(summary)
+        assert from_start or sink.flipped_at is not None, summary
         assert isinstance(failed.error, ApiError), f"{summary}: {failed.error!r}"
         assert re.search(r"HTTP 200 from Xurrent for /v1/(organizations|products|projects): expected a JSON array "
                          r"of records, got dict \(gave up after 3 attempts\)", str(failed.error)), str(failed.error)
