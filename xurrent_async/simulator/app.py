@@ -42,11 +42,10 @@ async def common(request: web.Request, handler: Handler) -> web.StreamResponse:
     make C requests that arrive together C times slower to answer than one alone."""
     sim = request.app[SIM]
     cfg = sim.config
-    loop = asyncio.get_running_loop()
-    arrived = loop.time()
+    arrived = sim.monotonic()
     delay = cfg.latency + (sim.jitter.uniform(0, cfg.latency_jitter) if cfg.latency_jitter > 0 else 0.0)
     if delay > 0:
-        await asyncio.sleep(delay / 2)
+        await sim.sleep(delay / 2)
     try:
         response = await handler(request)
     except web.HTTPException as exc:  # aiohttp's own 404/405: answer them in the API's JSON shape
@@ -56,9 +55,9 @@ async def common(request: web.Request, handler: Handler) -> web.StreamResponse:
     response.headers["X-Request-Id"] = uuid.uuid4().hex
     compress(request.headers.get("Accept-Encoding", ""), response)
     sim.stats.count_status(response.status)
-    remaining = arrived + delay - loop.time()
+    remaining = arrived + delay - sim.monotonic()
     if remaining > 0:
-        await asyncio.sleep(remaining)
+        await sim.sleep(remaining)
     return response
 
 

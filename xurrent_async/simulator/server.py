@@ -3,8 +3,10 @@ helpers tests use to inspect and change the data while it runs."""
 
 from __future__ import annotations
 
+import asyncio
 import random
-from collections.abc import Iterable
+import time
+from collections.abc import Awaitable, Callable, Iterable
 
 from aiohttp import web
 
@@ -32,6 +34,10 @@ class Simulator:
         self.jitter = random.Random(self.config.seed)
         self.stats = SimStats()
         self.holds: list[Hold] = []
+        # What the latency is measured and waited with: a test may put a fake pair here to follow a
+        # request on its way in and out without waiting (the clock above is the server's date).
+        self.monotonic: Callable[[], float] = time.monotonic
+        self.sleep: Callable[[float], Awaitable[None]] = asyncio.sleep
         self.port: int | None = None
         self._runner: web.AppRunner | None = None
 
