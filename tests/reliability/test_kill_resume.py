@@ -41,7 +41,7 @@ HELD = {"request_timeout_seconds": "300"}
 RECORDS = {"organizations": 200, "products": 800, "projects": 800}
 TUNING = {"checkpoint_seconds": 0.5}
 CHANGED = {"organizations": 20, "products": 250, "projects": 250}  # per cycle after the first
-PAGE = 20  # records per page in these runs
+PAGE, IN_FLIGHT = 20, 2  # records per page and requests in flight in the kill chain's runs
 
 
 def _new_work(sim, clock: SystemClock, project, rng: random.Random) -> None:
@@ -65,15 +65,17 @@ def _kill_chain(root, seed: int, kills_wanted: int) -> list[str]:
     with SimulatorThread(sim_config(records=RECORDS, latency=0.05, seed=seed), clock=clock) as sim:
         project = make_project(root, copy_package=True, tuning=TUNING)
         # Small pages and two requests in flight: each run lasts a few seconds, in many windows.
-        config = configuration(sim, max_records_per_page=str(PAGE), max_concurrency="2")
+        config = configuration(sim, max_records_per_page=str(PAGE), max_concurrency=str(IN_FLIGHT))
         report = []
         for cycle in range(1, kills_wanted + 1):
             if cycle > 1:
                 _new_work(sim, clock, project, rng)
             # The pages each stream's pass needs at least: all of it at first, then the changes.
             needs = {t: math.ceil((RECORDS if cycle == 1 else CHANGED)[t] / PAGE) for t in COLLECTIONS}
-            held = rng.choice([t for t in COLLECTIONS if needs[t] > 1])
-            page = rng.randint(1, needs[held] - 1)  # it has pages left to ask for: it will be held
+            # Held from its page n on, the stream still has pages to ask for beyond those in flight
+            # then (which are answered): one of its requests will be held.
+            held = rng.choice([t for t in COLLECTIONS if needs[t] > IN_FLIGHT])
+            page = rng.randint(1, needs[held] - IN_FLIGHT)
             before = saved_state(project)
             with sim.hold_after(page, held) as hold:
                 run = run_debug(project, {**config, **HELD}, kill_when=held_and_saved(hold, before),
