@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 export DO_NOT_TRACK := 1
 
-.PHONY: venv demo test lint bench simulator clean
+.PHONY: venv demo test test-under-load lint bench simulator clean
 
 $(BIN)/.installed: requirements.txt requirements-dev.txt
 	$(PYTHON) -m venv $(VENV)
@@ -24,6 +24,9 @@ demo: venv
 test: venv
 	$(BIN)/ruff check .
 	$(BIN)/python -m pytest
+
+test-under-load: venv  # the same checks with every core kept busy: no test may depend on the machine's speed
+	$(BIN)/python tests/under_load.py
 
 lint: venv
 	$(BIN)/ruff check .

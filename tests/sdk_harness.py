@@ -3,6 +3,7 @@ throw-away project directory, and reads back what landed in its DuckDB warehouse
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shutil
@@ -80,20 +81,63 @@ class Run:
         return next((at for at, line in self.stamped if text in line), None)
 
 
+CHECKPOINT = "checkpoint recorded: "  # the SDK's line for each checkpoint, followed by the state's JSON
+
+
+def checkpoint_states(lines: list[str]) -> list[dict[str, Any]]:
+    """The state of every checkpoint the SDK reported in `lines`, in order (it writes state.json
+    before it prints the line)."""
+    states = []
+    for line in lines:
+        at = line.find(CHECKPOINT)
+        if at >= 0:
+            with contextlib.suppress(ValueError):  # a line cut short is not a state
+                states.append(json.loads(line[at + len(CHECKPOINT):]))
+    return states
+
+
+def saved_progress(state: dict[str, Any], since: dict[str, Any] | None = None) -> bool:
+    """Whether `state` records delivered work that `since` (the state the run started from) did
+    not: a finished window of an open pass, or a cursor that moved."""
+    before = (since or {}).get("streams") or {}
+    for name, stream in (state.get("streams") or {}).items():
+        if (stream.get("pass") or {}).get("done"):
+            return True
+        if stream.get("cursor") and stream.get("cursor") != (before.get(name) or {}).get("cursor"):
+            return True
+    return False
+
+
+def held_and_saved(hold: Any, since: dict[str, Any] | None = None) -> Callable[[list[str]], bool]:
+    """A `kill_when` for a run the simulator holds (`sim.hold_after`): true once a request of the
+    run is held, so the run cannot end before the signal, and a checkpoint line has reported
+    progress beyond `since`."""
+    return lambda lines: hold.holding.is_set() and any(saved_progress(s, since) for s in checkpoint_states(lines))
+
+
+def any_line(predicate: Callable[[str], bool]) -> Callable[[list[str]], bool]:
+    """A `kill_when` that is true once any output line satisfies `predicate` (each line is looked
+    at once, as it comes)."""
+    looked = [0]
+    found = [False]
+
+    def when(lines: list[str]) -> bool:
+        if not found[0]:
+            found[0] = any(predicate(line) for line in lines[looked[0]:])
+            looked[0] = len(lines)
+        return found[0]
+
+    return when
+
+
 def run_debug(project: Path, configuration: dict[str, str], *, timeout: float = 300,
-              kill_after: float | None = None, kill_signal: int = signal.SIGKILL,
-              kill_when: str | None = None, kill_when_nth: int = 1,
-              kill_if: Callable[[str], bool] | None = None,
-              kill_once: Callable[[], bool] | None = None,
-              on_line: Callable[[str], None] | None = None) -> Run:
-    """`fivetran debug` on the project. With kill_after (seconds) the process is killed with
-    kill_signal at that moment, as a crash or an operator would; with kill_when too, kill_after
-    counts from the first (or the kill_when_nth) output line containing that text. With kill_if,
-    it is killed as soon as an output line satisfies it (an event, not a time); with kill_once, as
-    soon as that predicate (e.g. "the simulator holds every stream and a state was saved") holds,
-    looked at between lines as they are read. on_line, if
-    given, is called with each output line as it is read (from this thread), e.g. to flip a
-    simulator switch when the sync reaches some point."""
+              kill_when: Callable[[list[str]], bool] | None = None, kill_signal: int = signal.SIGKILL,
+              on_poll: Callable[[list[str]], None] | None = None) -> Run:
+    """`fivetran debug` on the project. At every poll (every 20 ms, from this thread), with the
+    output lines read so far: `on_poll`, if given, is called, e.g. to flip a simulator switch once
+    the sync reached some point; `kill_when`, if given, is asked whether the moment has come to
+    send kill_signal, as a crash or an operator would. Tests make such moments events they observe
+    (a checkpoint line, a simulator hold that keeps the sync from ending), never a delay."""
     (project / "configuration.json").write_text(json.dumps(configuration))
     env = sdk_env(project.parent)
     started = time.monotonic()
@@ -114,40 +158,25 @@ def run_debug(project: Path, configuration: dict[str, str], *, timeout: float = 
     reader.start()
     killed = False
     killed_at: float | None = None
-    seen = matches = 0
-    clock_from = None if kill_when else started
     try:
         while process.poll() is None:
-            elapsed = time.monotonic() - started
-            fresh = lines[seen:]
-            seen += len(fresh)
-            if on_line is not None:
-                for line in fresh:
-                    on_line(line)
-            if not killed and ((kill_if is not None and any(kill_if(line) for line in fresh))
-                               or (kill_once is not None and kill_once())):
+            seen = len(lines)
+            if on_poll is not None:
+                on_poll(lines[:seen])
+            if not killed and kill_when is not None and kill_when(lines[:seen]):
                 process.send_signal(kill_signal)
                 killed, killed_at = True, time.monotonic() - started
-            if clock_from is None:
-                matches += sum(kill_when in line for line in fresh)  # type: ignore[operator]
-                if matches >= kill_when_nth:
-                    clock_from = time.monotonic()
-            if (not killed and kill_after is not None and clock_from is not None
-                    and time.monotonic() - clock_from >= kill_after):
-                process.send_signal(kill_signal)
-                killed, killed_at = True, time.monotonic() - started
-            if elapsed > timeout:
+            if time.monotonic() - started > timeout:
                 raise TimeoutError(f"fivetran debug did not finish within {timeout} s:\n{''.join(lines)[-3000:]}")
             time.sleep(0.02)
-    except BaseException:  # a timeout, or a failing on_line: never leave the process behind
+    except BaseException:  # a timeout, or a failing on_poll: never leave the process behind
         process.kill()
         process.wait()
         raise
     seconds = time.monotonic() - started
     reader.join(10)
-    if on_line is not None:
-        for line in lines[seen:]:
-            on_line(line)
+    if on_poll is not None:
+        on_poll(lines[:])
     return Run(process.returncode, "".join(lines), seconds, list(stamped), killed, killed_at)
 
 

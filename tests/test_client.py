@@ -81,7 +81,10 @@ async def test_under_load_far_above_the_limits_no_429_and_the_rate_stays_near_th
         # 20 per sliding second: the 150th request cannot go out before 7 full windows have passed.
         fastest_allowed = (150 - 1) // 20 * 1.0
         assert elapsed >= fastest_allowed
-        assert fastest_allowed / elapsed >= 0.95, elapsed
+        # Nor does the governor leave windows unused: well under twice that, a bound with room for a
+        # machine several times slower. How close to the limit it comes is measured by the benchmark
+        # ("vs the limits", side by side with what the limits allow), not by a timed unit test.
+        assert elapsed < 2 * fastest_allowed, elapsed
 
 
 async def test_the_hourly_quota_is_waited_for_not_run_into():
@@ -95,20 +98,33 @@ async def test_the_hourly_quota_is_waited_for_not_run_into():
         assert client.governor.stats.wait_seconds > 0
 
 
+async def end_the_storm_after(sim, answers: int) -> None:
+    """Switch the injected 429s off once the simulator has answered `answers` of them: the storm's
+    end is a count, whatever the machine's speed. (A client that waits out its pause sends nothing
+    in the millisecond between the last 429 and the switch.)"""
+    for _ in range(1_000_000):
+        if sim.stats.rate_limited >= answers:
+            sim.config.faults = FaultConfig()
+            return
+        await asyncio.sleep(0.001)
+
+
 @pytest.mark.parametrize("http_date", [False, True])
 async def test_a_429_storm_pauses_every_stream_on_the_token_for_retry_after(http_date):
     faults = FaultConfig(rate_429=1.0, retry_after_seconds=2, retry_after_http_date=1.0 if http_date else 0.0)
     async with running_simulator(sim_config(records=500, faults=faults)) as sim:
         async with open_client(settings_for(sim, max_concurrency="8"), FAST) as client:
-            asyncio.get_running_loop().call_later(0.5, lambda: setattr(sim.config, "faults", FaultConfig()))
+            storm = asyncio.ensure_future(end_the_storm_after(sim, 3))  # one 429 for each stream's first request
             started = time.monotonic()
             results = await asyncio.gather(*(walk(client, collection) for collection in
                                              ("organizations", "products", "projects")))
             elapsed = time.monotonic() - started
+            await storm
         assert [len(r) for r in results] == [500, 500, 500]
         # The three streams' first requests met the storm; none of them retried before Retry-After
-        # (an HTTP-date has whole-second resolution, so at least one second of it is certain).
-        assert sim.stats.rate_limited <= 3
+        # (an HTTP-date has whole-second resolution, so at least one second of it is certain): a
+        # retry before would have met the storm again, or ended sooner than that.
+        assert sim.stats.rate_limited == 3
         assert elapsed >= (1.0 if http_date else 2.0)
         assert client.stats.retries == 0  # 429s do not spend retry attempts
 
@@ -118,10 +134,16 @@ async def test_without_retry_after_the_wait_is_a_bounded_default():
     async with running_simulator(sim_config(records=100, faults=faults)) as sim:
         tuning = dataclasses.replace(FAST, burst_seconds=0.2)  # the default pause is one burst window
         async with open_client(settings_for(sim), tuning) as client:
-            asyncio.get_running_loop().call_later(0.5, lambda: setattr(sim.config, "faults", FaultConfig()))
+            storm = asyncio.ensure_future(end_the_storm_after(sim, 3))
+            started = time.monotonic()
             records = await walk(client)
+            elapsed = time.monotonic() - started
+            await storm
         assert len(records) == 100
-        assert 1 <= client.governor.stats.throttled <= 4  # 0.2 + 0.4 + 0.8 s: bounded, doubling
+        assert client.governor.stats.throttled == 3  # each 429 cost one pause; the next request went through
+        # The pauses doubled from one burst window, 0.2 + 0.4 + 0.8 s, and stayed that short: a
+        # lower bound no machine can beat, and an upper one with room for a machine far slower.
+        assert 1.4 <= elapsed < 5, elapsed
 
 
 @pytest.mark.parametrize(

@@ -1,4 +1,5 @@
-"""Corrupt records on demand (`Simulator.corrupt`) and the record of issued OAuth tokens."""
+"""Corrupt records on demand (`Simulator.corrupt`), the record of issued OAuth tokens, and holds
+(`Simulator.hold_after`): requests kept waiting from the n-th page served until the test releases them."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ import asyncio
 import aiohttp
 import pytest
 
-from xurrent_async.simulator import REMOVE, FakeClock, SimConfig, running_simulator
+from xurrent_async.simulator import REMOVE, FakeClock, FaultConfig, SimConfig, running_simulator
 
 HEADERS = {"Authorization": "Bearer sim-token", "X-Xurrent-Account": "sim-account"}
 
@@ -93,18 +94,48 @@ async def test_token_expires_in_can_announce_a_longer_life_than_the_token_has() 
             assert response.status == 401  # it died at its real ttl, whatever it announced
 
 
-async def test_held_pages_wait_unanswered_until_released() -> None:
-    async with running_simulator(config(records={"products": 300})) as sim, \
-            aiohttp.ClientSession(headers=HEADERS) as session:
-        sim.hold_pages("products", after=2)
-        url = f"{sim.base_url}/products"
-        for _ in range(2):
-            assert len(await _list(session, url)) == 100
-        assert len(await _list(session, f"{sim.base_url}/projects")) == 0  # other collections are not held
-        held = asyncio.ensure_future(_list(session, url))
-        while sim.held_requests == 0:  # noqa: ASYNC110 - the server's counter: the third request waits there
-            await asyncio.sleep(0.01)
-        assert not held.done() and sim.stats.pages_served == 3
-        sim.release_pages()
-        assert len(await held) == 100
-        assert sim.held_requests == 0 and sim.stats.pages_served == 4
+async def _poll(condition, what: str) -> None:
+    """Wait for something the simulator does; the 50 s bound only turns a hang into a failure."""
+    for _ in range(10_000):
+        if condition():
+            return
+        await asyncio.sleep(0.005)
+    raise AssertionError(f"never happened: {what}")
+
+
+async def test_a_hold_serves_n_pages_then_keeps_later_requests_until_released() -> None:
+    async with running_simulator(config()) as sim, aiohttp.ClientSession(headers=HEADERS) as session:
+        url = f"{sim.base_url}/projects"
+        with sim.hold_after(2) as hold:
+            for _ in range(2):
+                assert len(await _list(session, url, per_page="5")) == 5
+            assert hold.engaged.is_set() and not hold.holding.is_set()
+            waiting = asyncio.ensure_future(session.get(url))
+            await _poll(hold.holding.is_set, "the third request waits")
+            await asyncio.sleep(0)
+            assert not waiting.done() and sim.stats.requests == 2  # held before it was even counted
+            # Released, it meets the switches as they are then: a fault turned on meanwhile.
+            sim.config.faults = FaultConfig(html_5xx=1.0)
+            hold.release()
+            async with await waiting as response:
+                assert response.status in (502, 503)
+        assert hold.held == 1 and sim.stats.requests == 3
+        sim.config.faults = FaultConfig()
+        assert len(await _list(session, url)) == 30  # released for good
+
+
+async def test_a_hold_on_one_collection_lets_the_others_through_and_ends_with_its_block() -> None:
+    async with running_simulator(config()) as sim, aiohttp.ClientSession(headers=HEADERS) as session:
+        with sim.hold_after(1, "products") as hold:
+            await _list(session, f"{sim.base_url}/organizations")  # other collections do not count
+            assert not hold.engaged.is_set()
+            await _list(session, f"{sim.base_url}/products")
+            assert hold.engaged.is_set()
+            assert len(await _list(session, f"{sim.base_url}/projects")) == 30  # not held
+            waiting = asyncio.ensure_future(session.get(f"{sim.base_url}/products"))
+            await _poll(hold.holding.is_set, "the products request waits")
+            assert not waiting.done()
+        async with await waiting as response:  # leaving the block released it
+            assert response.status == 200
+        with pytest.raises(KeyError):
+            sim.hold_after(1, "tickets")

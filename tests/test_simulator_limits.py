@@ -116,19 +116,53 @@ async def test_limits_can_change_while_running(session) -> None:
         assert (await get(session, url))[0] == 200
 
 
+class LatencyClock:
+    """A clock and a sleep for the simulator's latency that only the test moves: the moments a
+    request is counted and answered are then read exactly, with no real waiting."""
+
+    def __init__(self) -> None:
+        self.now = 0.0
+        self.sleepers: list[tuple[float, asyncio.Future[None]]] = []  # (wake at, future)
+
+    def monotonic(self) -> float:
+        return self.now
+
+    async def sleep(self, seconds: float) -> None:
+        woken: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self.sleepers.append((self.now + seconds, woken))
+        await woken
+
+    def advance_to(self, when: float) -> None:
+        self.now = when
+        for entry in [e for e in self.sleepers if e[0] <= when]:
+            self.sleepers.remove(entry)
+            entry[1].set_result(None)
+
+    async def until_sleeping(self, count: int) -> list[float]:
+        """Let the loop run until `count` requests wait in the latency; their wake-up times."""
+        for _ in range(100_000):
+            if len(self.sleepers) >= count:
+                return sorted(at for at, _ in self.sleepers)
+            await asyncio.sleep(0)
+        raise AssertionError(f"{len(self.sleepers)} of {count} requests reached the latency")
+
+
 async def test_latency_is_the_whole_time_to_the_answer_and_requests_count_half_way(session) -> None:
     # Half the latency passes before the handler (and the rate limits) see a request; the answer
     # comes when the whole latency has passed, however long the handler itself took.
     config = SimConfig(records=300, latency=0.4, burst_limit=None, hourly_limit=None)
     async with running_simulator(config) as sim:
+        clock = LatencyClock()
+        sim.monotonic, sim.sleep = clock.monotonic, clock.sleep
         url = f"{sim.base_url}/products?per_page=100"
-        loop = asyncio.get_running_loop()
-        seen_at: list[int] = []
-        for moment in (0.1, 0.3):  # a quarter and three quarters of the way
-            loop.call_later(moment, lambda: seen_at.append(sim.stats.requests))
-        started = loop.time()
-        answers = await asyncio.gather(*(get(session, url) for _ in range(8)))
-        elapsed = loop.time() - started
-    assert [status for status, _, _ in answers] == [200] * 8
-    assert seen_at == [0, 8]
-    assert elapsed >= 0.4
+        answers = [asyncio.ensure_future(get(session, url)) for _ in range(8)]
+        assert await clock.until_sleeping(8) == [0.2] * 8  # all arrived: half the latency to go in
+        clock.advance_to(0.1)  # a quarter of the way
+        await asyncio.sleep(0)
+        assert sim.stats.requests == 0
+        clock.advance_to(0.3)  # three quarters: counted, and 0.1 s (less what has passed) to go out
+        assert await clock.until_sleeping(8) == [0.4] * 8
+        assert sim.stats.requests == 8 and not any(a.done() for a in answers)
+        clock.advance_to(0.4)
+        statuses = [status for status, _, _ in await asyncio.gather(*answers)]
+    assert statuses == [200] * 8

@@ -8,7 +8,7 @@ import signal
 import pytest
 
 import connector
-from tests.sdk_harness import differences, make_project, run_debug, saved_state, warehouse
+from tests.sdk_harness import differences, held_and_saved, make_project, run_debug, saved_state, warehouse
 from xurrent_async.resources import parse_timestamp
 from xurrent_async.simulator import COLLECTIONS, SimConfig, SimulatorThread
 from xurrent_async.state import from_iso, gaps
@@ -98,10 +98,18 @@ def test_killed_at_random_moments_a_rerun_ends_equal_to_the_source(tmp_path, see
     config = SimConfig(records=3_000, burst_limit=None, hourly_limit=None, latency=0.01, seed=seed)
     with SimulatorThread(config) as sim:
         project = make_project(tmp_path)
-        killed = run_debug(project, _config(sim, max_concurrency="4"), kill_when="checkpoint recorded",
-                           kill_after=rng.uniform(0.0, 1.5))
-        assert killed.returncode == -signal.SIGKILL, killed.output[-2000:]
+        # The moment is a count, not a delay: one stream (another per seed) is held from a random one
+        # of its 30 pages on, so the run cannot end; the kill comes once a checkpoint saved progress.
+        # A held request must not time out before that: the longest timeout allowed.
+        held, page = COLLECTIONS[seed % len(COLLECTIONS)], rng.randint(1, 25)
+        with sim.hold_after(page, held) as hold:
+            killed = run_debug(project, _config(sim, max_concurrency="4", request_timeout_seconds="300"),
+                               kill_when=held_and_saved(hold))
+        assert killed.killed and killed.returncode == -signal.SIGKILL, killed.output[-2000:]
         left, holes = _records_left(sim, saved_state(project))
+        print(f"seed {seed}: {held} held from its page {page} ({hold.held} request(s) waiting); SIGKILL "
+              f"{killed.killed_at:.1f} s in, {killed.output.count('checkpoint recorded')} checkpoint(s); "
+              f"{left} records in {holes} open window(s) left")
         assert left < 3 * 3_000  # the kill came after some progress was saved
         sim.reset_stats()
         final = run_debug(project, _config(sim))

@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 
 from tests.fakes import RecordingSink
-from tests.sdk_harness import differences
+from tests.sdk_harness import differences, saved_progress
 from xurrent_async.resources import parse_timestamp
 from xurrent_async.settings import Settings, parse_settings
 from xurrent_async.simulator import COLLECTIONS, SimConfig
@@ -27,6 +27,11 @@ CLIENT_ID = "reliability-client"
 CLIENT_SECRET = "xcs-Sup3rS3cret-4b1d9e0c7a2f8356"
 ACCOUNT = "sim-account"
 FAST = Tuning(backoff_base_seconds=0.01, backoff_max_seconds=0.05, checkpoint_seconds=0.2)
+# For a switch flipped mid-sync (FlipSink): checkpoints by rows only (every page of 100), so where
+# they fall among the events is the same on any machine, and a queue of two pages, so that with two
+# requests in flight the extraction is never more than a few pages ahead of the sink.
+STEPPED = Tuning(backoff_base_seconds=0.01, backoff_max_seconds=0.05, checkpoint_rows=100,
+                 checkpoint_seconds=3600.0, queue_pages=2)
 
 
 def sim_config(**kwargs: Any) -> SimConfig:
@@ -51,6 +56,24 @@ def configuration(sim: Any, *, oauth: bool = False, **extra: str) -> dict[str, s
 
 def settings_for(sim: Any, *, oauth: bool = False, **extra: str) -> Settings:
     return parse_settings(configuration(sim, oauth=oauth, **extra))[0]
+
+
+class FlipSink(RecordingSink):
+    """Calls `flip` once, at the first checkpoint that claims a finished window or pass: a switch
+    (a fault, say) that starts in the middle of a sync, at a moment chosen by events, not time.
+    With STEPPED tuning and max_concurrency 2, the simulator has then served at most the pages the
+    sink took plus a few (backpressure), so the rest of the sync is still to come."""
+
+    def __init__(self, flip: Callable[[], None]):
+        super().__init__()
+        self._flip = flip
+        self.flipped_at: tuple[int, int] | None = None  # (checkpoints, rows upserted) at the flip
+
+    def checkpoint(self, state: dict[str, Any]) -> None:
+        super().checkpoint(state)
+        if self.flipped_at is None and saved_progress(state):
+            self.flipped_at = (len(self.checkpoints), sum(kind == "upsert" for kind, _, _ in self.ops))
+            self._flip()
 
 
 # -- bounded calls ---------------------------------------------------------------------------------

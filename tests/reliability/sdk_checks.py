@@ -12,7 +12,10 @@ from xurrent_async.simulator import COLLECTIONS
 
 # Everything scanned by the SDK-runner tests of this session, for the report at the end.
 SESSION_SCAN = SecretScan()
-PROMPT_EXIT_SECONDS = 5.0
+# A leftover thread keeps the process alive for as long as it runs (the bridge alone would wait 30 s
+# for its worker); a process that ends on its own takes under a second here. 15 s tells them apart
+# with room for a machine many times slower or busier.
+PROMPT_EXIT_SECONDS = 15.0
 
 
 def secrets_of(sim: Any) -> list[str]:

@@ -16,7 +16,9 @@ from tests.fakes import RecordingSink
 from tests.reliability.helpers import (
     CLIENT_SECRET,
     FAST,
+    STEPPED,
     TOKEN,
+    FlipSink,
     assert_no_worker_left,
     call_within,
     claimed_intervals,
@@ -129,19 +131,6 @@ def test_a_bad_configuration_lists_every_problem_at_once(sim):
 
 
 # -- unusable responses ----------------------------------------------------------------------------
-class FlipSink(RecordingSink):
-    """Calls `flip` once, at its n-th checkpoint."""
-
-    def __init__(self, at_checkpoint: int, flip):
-        super().__init__()
-        self._at, self._flip = at_checkpoint, flip
-
-    def checkpoint(self, state: dict[str, Any]) -> None:
-        super().checkpoint(state)
-        if len(self.checkpoints) == self._at:
-            self._flip()
-
-
 def _seconds(truth):
     return {t: {rid: updated_second(r) for rid, r in records.items()} for t, records in truth.items()}
 
@@ -156,11 +145,15 @@ def test_an_object_instead_of_a_list_fails_naming_the_path_and_claims_nothing_un
 
         if from_start:
             flip()
-        sink = FlipSink(at_checkpoint=0 if from_start else 2, flip=flip)
-        failed = call_within(60, run_sync, settings_for(sim, retry_attempts="2"), None, sink, tuning=FAST)
+        # Mid-sync: switched on at the first checkpoint that claims a finished window.
+        sink = FlipSink((lambda: None) if from_start else flip)
+        settings = settings_for(sim, retry_attempts="2", max_concurrency="2")
+        failed = call_within(60, run_sync, settings, None, sink, tuning=STEPPED)
         summary = (f"not_a_list {'from the start' if from_start else 'mid-sync'}: failed after {failed.seconds:.1f} s, "
-                   f"{len(sink.checkpoints)} checkpoints; injected {dict(sim.stats.faults)}")
+                   f"{len(sink.checkpoints)} checkpoints (switched on at checkpoint, rows: {sink.flipped_at}); "
+                   f"injected {dict(sim.stats.faults)}")
         print(summary)
+        assert from_start or sink.flipped_at is not None, summary
         assert isinstance(failed.error, ApiError), f"{summary}: {failed.error!r}"
         assert re.search(r"HTTP 200 from Xurrent for /v1/(organizations|products|projects): expected a JSON array "
                          r"of records, got dict \(gave up after 3 attempts\)", str(failed.error)), str(failed.error)
@@ -187,7 +180,9 @@ def test_a_record_without_an_id_fails_the_sync_and_no_checkpoint_claims_its_wind
         truth = truths(sim)
         sim.corrupt("products", broken, {"id": REMOVE})
         sink = RecordingSink()
-        failed = call_within(60, run_sync, settings_for(sim), None, sink, tuning=FAST)
+        # Two slots take windows in the order they were planned, so the broken record's window (the
+        # last of products) starts after two others ended; checkpoints by rows save those first.
+        failed = call_within(60, run_sync, settings_for(sim, max_concurrency="2"), None, sink, tuning=STEPPED)
         summary = f"no id: failed after {failed.seconds:.1f} s, {len(sink.checkpoints)} checkpoints: {failed.error!r}"
         print(summary)
         assert isinstance(failed.error, RecordError), summary
@@ -197,8 +192,8 @@ def test_a_record_without_an_id_fails_the_sync_and_no_checkpoint_claims_its_wind
         for state in sink.checkpoints:
             for a, b in claimed_intervals(state["streams"].get("products", {})):
                 assert not a <= broken_second < b, f"a checkpoint claims the broken record's second: {state}"
-        early, _ = early_claims(sink.ops, _seconds(truth))
-        assert early == [], "\n".join(early)
+        early, claims = early_claims(sink.ops, _seconds(truth))
+        assert early == [] and claims > 0, "\n".join(early)  # windows were claimed, the broken one's not
         # Healed, the next sync resumes and completes.
         sim.corrupt("products", broken, None)
         resumed = call_within(60, run_sync, settings_for(sim), sink.checkpoints[-1] if sink.checkpoints else None,

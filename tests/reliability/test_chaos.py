@@ -14,6 +14,8 @@ import pytest
 from tests.fakes import RecordingSink
 from tests.reliability.helpers import (
     FAST,
+    STEPPED,
+    FlipSink,
     assert_no_worker_left,
     call_within,
     early_claims,
@@ -77,20 +79,6 @@ def test_a_sync_through_chaos_delivers_every_record_with_every_value():
         assert_no_worker_left()
 
 
-class FlipSink(RecordingSink):
-    """Calls `flip` at its n-th checkpoint: a fault that starts in the middle of a sync."""
-
-    def __init__(self, at_checkpoint: int, flip):
-        super().__init__()
-        self._at = at_checkpoint
-        self._flip = flip
-
-    def checkpoint(self, state: dict[str, Any]) -> None:
-        super().checkpoint(state)
-        if len(self.checkpoints) == self._at:
-            self._flip()
-
-
 PERSISTENT = {
     "html_5xx": (FaultConfig(html_5xx=1.0), r"HTTP 50[23] from Xurrent for /v1/(organizations|products|projects): "
                  r".*gave up after 3 attempts"),
@@ -107,18 +95,24 @@ PERSISTENT = {
 def test_faults_that_outlast_the_retries_fail_clearly_and_the_next_sync_completes(kind):
     faults, message = PERSISTENT[kind]
     with SimulatorThread(sim_config(records=2_000, latency=0.002, seed=5)) as sim:
-        settings = dataclasses.replace(settings_for(sim, retry_attempts="2"), request_timeout_seconds=1)
+        settings = dataclasses.replace(settings_for(sim, retry_attempts="2", max_concurrency="2"),
+                                       request_timeout_seconds=1)
         truth = truths(sim)
         seconds = {t: {rid: updated_second(r) for rid, r in records.items()} for t, records in truth.items()}
 
         def flip() -> None:
             sim.config.faults = faults
+            served_at_flip.append(sim.stats.pages_served)
 
-        sink = FlipSink(at_checkpoint=3, flip=flip)
-        failed = call_within(60, run_sync, settings, None, sink, tuning=FAST)
+        served_at_flip: list[int] = []
+        sink = FlipSink(flip)
+        failed = call_within(60, run_sync, settings, None, sink, tuning=STEPPED)
         injected = dict(sim.stats.faults)
-        summary = (f"{kind}: failed after {failed.seconds:.1f} s, {len(sink.checkpoints)} checkpoints, "
-                   f"{sum(len(r) for r in sink.rows.values())} rows before it; injected {injected}")
+        assert sink.flipped_at is not None and served_at_flip, "no checkpoint claimed a finished window"
+        summary = (f"{kind}: switched on at checkpoint {sink.flipped_at[0]} after {sink.flipped_at[1]} rows, "
+                   f"{served_at_flip[0]} of the 60 pages served; failed after {failed.seconds:.1f} s, "
+                   f"{len(sink.checkpoints)} checkpoints, {sum(len(r) for r in sink.rows.values())} rows before it; "
+                   f"injected {injected}")
         print(summary)
         assert isinstance(failed.error, ApiError), f"{summary}: {failed.error!r}"
         assert re.search(message, str(failed.error)), f"{summary}: {failed.error}"

@@ -13,7 +13,7 @@ import pytest
 
 from tests.reliability.helpers import TOKEN, configuration, left_to_read, sim_config, updated_second
 from tests.reliability.sdk_checks import assert_no_secrets, assert_prompt_exit, claims_delivered, equal_to_source
-from tests.sdk_harness import Run, make_project, run_debug, saved_state, warehouse
+from tests.sdk_harness import Run, any_line, make_project, run_debug, saved_state, warehouse
 from xurrent_async.simulator import COLLECTIONS, SimulatorThread
 
 pytestmark = [pytest.mark.reliability, pytest.mark.slow]
@@ -77,12 +77,9 @@ def test_ctrl_c_saves_what_was_read_says_rerun_to_resume_and_the_rerun_ends_equa
         project = make_project(tmp_path, copy_package=True)
         config = configuration(sim, max_concurrency="1")
         # 20 pages, then the simulator holds the sync where it is: the interrupt cannot come late.
-        sim.hold_pages("products", after=20)
-        try:
-            run = run_debug(project, config, kill_if=lambda line: "checkpoint recorded" in line,
+        with sim.hold_after(20, "products"):
+            run = run_debug(project, config, kill_when=any_line(lambda line: "checkpoint recorded" in line),
                             kill_signal=signal.SIGINT, timeout=RUN_TIMEOUT)
-        finally:
-            sim.release_pages()
         assert run.killed
         assert_one_clean_message(run, project, "Interrupted (Ctrl-C)", "rerun to resume")
         assert_no_secrets(project, run, sim)

@@ -85,12 +85,11 @@ def test_fidelity_and_removals_through_kills_faults_and_edits(tmp_path):
             sim.restore(archived_before[30:35])  # restored (with a new updated_at) while the sync runs
 
         once_at(sim, "products", during_first_sync)
-        sim.hold_pages("projects", after=4)
         try:
-            killed = run_debug(project, settings, timeout=RUN_TIMEOUT,
-                               kill_once=lambda: sim.held_requests > 0 and bool(saved_state(project)))
+            with sim.hold_after(4, "projects") as hold:
+                killed = run_debug(project, settings, timeout=RUN_TIMEOUT,
+                                   kill_when=lambda lines: hold.holding.is_set() and bool(saved_state(project)))
         finally:
-            sim.release_pages()
             sim.before_serving = None
         assert killed.killed and killed.returncode == -signal.SIGKILL, killed.output[-3000:]
         assert_no_secrets(project, killed, sim)

@@ -16,7 +16,7 @@ import pytest
 
 from tests.reliability.helpers import configuration, left_to_read, sim_config, updated_second
 from tests.reliability.sdk_checks import assert_no_secrets, claims_delivered, equal_to_source
-from tests.sdk_harness import make_project, run_debug, saved_state
+from tests.sdk_harness import any_line, make_project, run_debug, saved_state
 from xurrent_async.simulator import SimulatorThread
 from xurrent_async.state import from_iso, to_iso
 
@@ -39,7 +39,6 @@ def test_a_sigkill_mid_window_costs_the_rerun_half_the_records_plus_at_most_a_pa
         # One request in flight: the products pass is one window, read page after page in
         # updated_at, id order (no split, no idle slot to lend a part of it to).
         config = configuration(sim, max_concurrency="1")
-        sim.hold_pages("products", after=half // PAGE)
 
         def records_everything_served(line: str) -> bool:
             if CHECKPOINT not in line:
@@ -48,10 +47,8 @@ def test_a_sigkill_mid_window_costs_the_rerun_half_the_records_plus_at_most_a_pa
             left, _ = left_to_read(state, {"products": seconds})
             return RECORDS - left >= claimable
 
-        try:
-            killed = run_debug(project, config, kill_if=records_everything_served, timeout=RUN_TIMEOUT)
-        finally:
-            sim.release_pages()
+        with sim.hold_after(half // PAGE, "products"):
+            killed = run_debug(project, config, kill_when=any_line(records_everything_served), timeout=RUN_TIMEOUT)
         assert killed.killed and killed.returncode == -signal.SIGKILL, killed.output[-3000:]
         assert sim.stats.records_served == half  # the kill came in the middle, as planned
         assert_no_secrets(project, killed, sim)

@@ -21,8 +21,10 @@ RUN_TIMEOUT = 90
 
 
 def test_an_oauth_sync_with_expiring_tokens_succeeds_and_leaks_nothing(tmp_path):
-    # 2-second tokens in a run of a few seconds: the connector fetches several.
-    config = sim_config(records=600, latency=0.05, token_ttl_seconds=2.0, seed=51)
+    # 2-second tokens, refreshed at half their life, in a run that lasts several of them by
+    # construction: 1,800 records at 20 a page with 2 in flight are 45 rounds of 100 ms latency at
+    # least (4.5 s, however fast the machine), so the connector fetches several tokens.
+    config = sim_config(records=600, latency=0.1, token_ttl_seconds=2.0, seed=51)
     with SimulatorThread(config) as sim:
         project = make_project(tmp_path, copy_package=True)
         run = run_debug(project, configuration(sim, oauth=True, max_records_per_page="20", max_concurrency="2"),
@@ -51,19 +53,25 @@ class FailedOAuthRun:
 def failed_oauth_run(tmp_path_factory) -> FailedOAuthRun:
     """One OAuth run through the SDK whose token loses access to products and projects after the
     first checkpoint: a 403 makes update() raise, and the SDK writes a crash report. (Checkpoints
-    every half second, instead of every 5 s or 5,000 rows: the first comes mid-run.)"""
+    every half second, instead of every 5 s or 5,000 rows: the first comes mid-run.) The simulator
+    holds every request from the 5th of the run's 90 pages on, so the run cannot end before the
+    switch; the held requests meet it when released."""
     root = tmp_path_factory.mktemp("oauth-403")
     with SimulatorThread(sim_config(records=600, latency=0.05, seed=52)) as sim:
         project = make_project(root, copy_package=True, tuning={"checkpoint_seconds": 0.5})
         flipped: list[str] = []
+        with sim.hold_after(5) as hold:
 
-        def on_line(line: str) -> None:
-            if "checkpoint recorded" in line and not flipped:
-                sim.config.forbidden = ("products", "projects")
-                flipped.append(line)
+            def on_poll(lines: list[str]) -> None:
+                at = next((line for line in lines if "checkpoint recorded" in line), None)
+                if at is not None and hold.holding.is_set() and not flipped:
+                    sim.config.forbidden = ("products", "projects")
+                    flipped.append(at)
+                    hold.release()
 
-        run = run_debug(project, configuration(sim, oauth=True, max_records_per_page="20", max_concurrency="2"),
-                        on_line=on_line, timeout=RUN_TIMEOUT)
+            run = run_debug(project, configuration(sim, oauth=True, max_records_per_page="20", max_concurrency="2",
+                                                   request_timeout_seconds="300"),
+                            on_poll=on_poll, timeout=RUN_TIMEOUT)
         return FailedOAuthRun(project, run, sim.issued_tokens(), flipped[0] if flipped else "")
 
 

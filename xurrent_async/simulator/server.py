@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import asyncio
 import random
-from collections.abc import Callable, Iterable, Mapping
+import time
+from collections.abc import Awaitable, Callable, Iterable, Mapping
 
 from aiohttp import web
 
@@ -14,6 +15,7 @@ from .clock import Clock, SystemClock
 from .config import COLLECTIONS, SimConfig
 from .dataset import Dataset
 from .faults import FaultInjector
+from .holds import Hold
 from .limits import Limits, RateLimiter
 from .records import Record
 from .stats import SimStats
@@ -31,22 +33,22 @@ class Simulator:
         self.faults = FaultInjector(self.config.seed)
         self.jitter = random.Random(self.config.seed)
         self.stats = SimStats()
+        self.holds: list[Hold] = []
+        # What the latency is measured and waited with: a test may put a fake pair here to follow a
+        # request on its way in and out without waiting (the clock above is the server's date).
+        self.monotonic: Callable[[], float] = time.monotonic
+        self.sleep: Callable[[float], Awaitable[None]] = asyncio.sleep
         self.port: int | None = None
         self._runner: web.AppRunner | None = None
         # Called (in the simulator's thread) with the collection and query of each authenticated
         # request about to be answered, after faults: tests change data at an exact moment with it.
         self.before_serving: Callable[[str, Mapping[str, str]], None] | None = None
-        self._page_budget: dict[str, int] = {}  # collection -> list pages still served before holding
-        self._pages_released = asyncio.Event()  # replaced at each release, on the server's loop
-        self._loop: asyncio.AbstractEventLoop | None = None
-        self.held_requests = 0  # list requests waiting now because of hold_pages
 
     # -- lifecycle ---------------------------------------------------------------------------
     async def start(self, port: int = 0) -> None:
         from .app import build_app  # app.py needs this class; importing late avoids a cycle
 
         # handler_cancellation: a stalled handler ends when its client gives up.
-        self._loop = asyncio.get_running_loop()
         runner = web.AppRunner(build_app(self), handler_cancellation=True, shutdown_timeout=0.5, access_log=None)
         await runner.setup()
         site = web.TCPSite(runner, HOST, port)
@@ -137,35 +139,15 @@ class Simulator:
         _check(collection)
         self.dataset.corrupt(collection, record_id, patch)
 
-    def hold_pages(self, collection: str, after: int) -> None:
-        """Serve `after` more list pages of `collection`, then hold every further list request of
-        it (unanswered, its connection open) until `release_pages()`: a test can stop a sync at a
-        page it chooses, so the sync cannot finish before the moment the test acts on."""
-        _check(collection)
-        self._page_budget[collection] = after
-
-    def release_pages(self) -> None:
-        """Answer the held requests, and hold no more (safe from any thread)."""
-        self._page_budget.clear()
-        if self._loop is not None and not self._loop.is_closed():
-            self._loop.call_soon_threadsafe(self._wake_held)
-
-    def _wake_held(self) -> None:
-        released, self._pages_released = self._pages_released, asyncio.Event()
-        released.set()
-
-    async def admit_page(self, collection: str) -> None:
-        """Wait while list pages of `collection` are held (see hold_pages)."""
-        budget = self._page_budget.get(collection)
-        if budget is not None and budget <= 0:
-            self.held_requests += 1
-            try:
-                while (budget := self._page_budget.get(collection)) is not None and budget <= 0:
-                    await self._pages_released.wait()
-            finally:
-                self.held_requests -= 1
-        if budget is not None:
-            self._page_budget[collection] = budget - 1
+    def hold_after(self, pages: int, collection: str | None = None) -> Hold:
+        """Serve `pages` more list pages (of `collection`, or of any), then hold every later request
+        (of `collection`, or of any) at its arrival until `release()`; see holds.py. Use it as
+        `with sim.hold_after(n) as hold:` so that it is released whatever happens."""
+        if collection is not None:
+            _check(collection)
+        hold = Hold(pages, collection)
+        self.holds = [h for h in self.holds if not h.released.is_set()] + [hold]
+        return hold
 
     def issued_tokens(self) -> list[str]:
         """The OAuth access tokens handed out so far (the latest 10,000), e.g. to check that none
