@@ -4,7 +4,9 @@ VENV := .venv
 BIN := $(VENV)/bin
 export DO_NOT_TRACK := 1
 
-.PHONY: venv demo test test-under-load lint bench simulator clean
+CONNECTION ?= xurrent
+
+.PHONY: venv demo test test-under-load lint bench simulator package deploy clean
 
 $(BIN)/.installed: requirements.txt requirements-dev.txt
 	$(PYTHON) -m venv $(VENV)
@@ -37,5 +39,14 @@ bench: venv
 simulator: venv
 	$(BIN)/python -m xurrent_async.simulator --port 8080
 
-clean:
-	rm -rf $(VENV) files .demo .pytest_cache .ruff_cache
+package: venv  # build/deploy/: exactly what Fivetran runs (no simulator, bench, demo or tests)
+	$(BIN)/python -m xurrent_async.staging build/deploy
+
+deploy: package  # make deploy FIVETRAN_API_KEY=... DESTINATION=... CONFIG=xurrent.local.json [CONNECTION=xurrent]
+	@test -n "$(FIVETRAN_API_KEY)" && test -n "$(DESTINATION)" && test -n "$(CONFIG)" || { \
+		echo "usage: make deploy FIVETRAN_API_KEY=<key> DESTINATION=<destination> CONFIG=<file>.local.json [CONNECTION=xurrent]"; exit 2; }
+	cd build/deploy && PATH="$(abspath $(BIN)):$$PATH" fivetran deploy --api-key "$(FIVETRAN_API_KEY)" \
+		--destination "$(DESTINATION)" --connection "$(CONNECTION)" --configuration "$(abspath $(CONFIG))"
+
+clean:  # build products only: your files/ (warehouse and state) stay; `fivetran reset --yes` removes them
+	rm -rf $(VENV) build .demo .pytest_cache .ruff_cache
