@@ -236,7 +236,7 @@ async def test_an_oauth_token_rejected_mid_walk_is_refreshed_once_and_the_walk_g
 
 async def test_bad_client_credentials_fail_clearly_without_the_secret():
     async with running_simulator(sim_config(records=10)) as sim:
-        settings = dataclasses.replace(settings_for(sim, oauth=True), client_secret="wrong-secret-abcdef123456")
+        settings = settings_for(sim, oauth=True, client_secret="wrong-secret-abcdef123456")
         async with open_client(settings, FAST) as client:
             with pytest.raises(AuthenticationError) as caught:
                 await walk(client)

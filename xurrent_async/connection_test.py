@@ -29,13 +29,12 @@ async def check_connection(settings: Settings, warnings: list[str] | None = None
     try:
         async with aiohttp.ClientSession(timeout=timeout, headers=headers) as session:
             auth: TokenProvider
-            if settings.uses_oauth_client:
-                assert settings.oauth_token_url and settings.client_id and settings.client_secret
-                auth = ClientCredentials(session, settings.oauth_token_url, settings.client_id,
-                                         settings.client_secret)
+            credential = settings.credentials[0]  # every credential comes next
+            if credential.client_id is not None:
+                assert settings.oauth_token_url
+                auth = ClientCredentials(session, settings.oauth_token_url, credential.client_id, credential.secret)
             else:
-                assert settings.oauth_token
-                auth = StaticToken(settings.oauth_token)
+                auth = StaticToken(credential.secret)
             token = await auth.token()
             params = {"per_page": "1", "fields": "id"}
             bearer = {"Authorization": f"Bearer {token}"}

@@ -27,14 +27,14 @@ async def open_client(settings: Settings, tuning: Tuning | None = None) -> Async
     }
     async with aiohttp.ClientSession(connector=connector, timeout=timeout, headers=headers) as session:
         auth: TokenProvider
-        if settings.uses_oauth_client:
-            assert settings.oauth_token_url and settings.client_id and settings.client_secret
-            auth = ClientCredentials(session, settings.oauth_token_url, settings.client_id, settings.client_secret,
+        credential = settings.credentials[0]  # the pool comes next
+        if credential.client_id is not None:
+            assert settings.oauth_token_url
+            auth = ClientCredentials(session, settings.oauth_token_url, credential.client_id, credential.secret,
                                      retry_attempts=settings.retry_attempts,
                                      backoff_base_seconds=tuning.backoff_base_seconds)
         else:
-            assert settings.oauth_token
-            auth = StaticToken(settings.oauth_token)
+            auth = StaticToken(credential.secret)
         governor = RateGovernor(
             burst_limit=settings.burst_limit,
             burst_seconds=tuning.burst_seconds,
