@@ -15,6 +15,7 @@ from xurrent_async.auth import ClientCredentials
 from xurrent_async.client import ClientOptions, XurrentClient
 from xurrent_async.errors import ApiError, AuthenticationError, UnsafeRedirectError
 from xurrent_async.governor import RateGovernor
+from xurrent_async.pool import CredentialPool, Member
 from xurrent_async.session import open_client
 from xurrent_async.settings import Settings, parse_settings
 from xurrent_async.simulator import FakeClock, FaultConfig, SimConfig, running_simulator
@@ -249,8 +250,9 @@ async def test_an_expiring_oauth_token_is_refreshed_before_expiry_once_for_50_co
     async with running_simulator(sim_config(records=5_000, token_ttl_seconds=600)) as sim:
         async with aiohttp.ClientSession(headers={"X-Xurrent-Account": "sim-account"}) as session:
             auth = ClientCredentials(session, sim.token_url, "sim-client", SECRET, clock=lambda: now[0])
-            client = XurrentClient(session, auth, RateGovernor(burst_limit=None, hourly_limit=None),
-                                   ClientOptions(base_url=sim.base_url, account_id="sim-account", max_concurrency=50))
+            pool = CredentialPool([Member("client 1", 1, auth, RateGovernor(burst_limit=None, hourly_limit=None))])
+            client = XurrentClient(session, pool, ClientOptions(base_url=sim.base_url, account_id="sim-account",
+                                                                max_concurrency=50))
             url = client.url("organizations")
             await asyncio.gather(*(client.get_page(url, {"per_page": "10"}) for _ in range(50)))
             assert sim.stats.token_requests == 1
@@ -279,8 +281,8 @@ async def test_a_link_to_a_foreign_host_is_refused_before_any_credential_is_sent
     ],
 )
 def test_link_hosts_allowed_are_the_configured_one_and_xurrent_api_hosts(url, allowed):
-    client = XurrentClient(None, None, None, ClientOptions(base_url="https://api.xurrent.com/v1",  # type: ignore[arg-type]
-                                                           account_id="a"))
+    client = XurrentClient(None, None, ClientOptions(base_url="https://api.xurrent.com/v1",  # type: ignore[arg-type]
+                                                     account_id="a"))
     if allowed:
         client._check_url(url)
     else:
