@@ -89,7 +89,7 @@ def duration(seconds: float) -> str:
     if math.isinf(seconds):
         return "never (no credential left)"
     if seconds < 90:
-        return f"{seconds:.0f} s"
+        return f"{max(1, math.ceil(seconds))} s"  # never "0 s": something is left
     if seconds < 90 * 60:
         return f"{seconds / 60:.1f} min"
     return f"{seconds / 3600:.1f} h"
