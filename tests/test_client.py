@@ -166,8 +166,20 @@ async def test_transient_faults_are_retried_and_the_walk_completes(faults):
             records = await walk(client)
         assert sorted(r["id"] for r in records) == sorted(sim.truth("organizations"))
         injected = sum(sim.stats.faults.values())
-        # aiohttp itself re-sends a GET once when a reused connection drops, so resets may be fewer.
         assert 0 < client.stats.retries <= injected
+
+
+async def test_a_dropped_connection_is_retried_through_the_governor_and_costs_no_429():
+    # aiohttp alone would re-send the GET at once, unseen by the governor, into a full burst window.
+    config = sim_config(records=2_000, burst_limit=6, burst_seconds=1.0, faults=FaultConfig(reset=0.15), seed=3)
+    async with running_simulator(config) as sim:
+        settings = settings_for(sim, burst_limit="6", retry_attempts="10", max_concurrency="8")
+        async with open_client(settings, dataclasses.replace(FAST, burst_seconds=1.0)) as client:
+            url = client.url("organizations")
+            await asyncio.gather(*(client.get_page(url, {"per_page": "1"}) for _ in range(60)))
+        assert sim.stats.faults.get("reset", 0) >= 3
+        assert sim.stats.requests == client.stats.requests  # every arrival was a request the governor let through
+        assert sim.stats.rate_limited == 0
 
 
 async def test_persistent_5xx_fails_after_retry_attempts_naming_status_and_path():
