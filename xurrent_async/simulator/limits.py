@@ -68,6 +68,10 @@ class RateLimiter:
         self._window(caller.user, now, limits).count += 1
         self._burst(caller.burst_key, now, limits).append(now)
 
+    def quiet_at(self, limits: Limits) -> float:
+        """When every burst window is empty again (the last request counted plus the window)."""
+        return max((burst[-1] + limits.burst_seconds for burst in self._bursts.values() if burst), default=0.0)
+
     def headers(self, caller: Caller, now: float, limits: Limits) -> dict[str, str]:
         """X-RateLimit-* for a response: the user's quota; none when the hourly limit is off."""
         if limits.hourly_limit is None:
