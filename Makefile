@@ -14,7 +14,7 @@ $(BIN)/.installed: requirements.txt requirements-dev.txt
 	$(BIN)/pip install --quiet -r requirements-dev.txt
 	@# `fivetran debug` runs pipreqs, which knows installed packages only by top_level.txt; wheels
 	@# built with newer tools omit it, and pipreqs then asks PyPI (13 s of retries when offline).
-	@for d in $(foreach p,backoff duckdb orjson,$(VENV)/lib/python3*/site-packages/$(p)-*.dist-info); do \
+	@for d in $(foreach p,aiolimiter backoff duckdb orjson,$(VENV)/lib/python3*/site-packages/$(p)-*.dist-info); do \
 		[ -f "$$d/top_level.txt" ] || basename "$$d" | cut -d- -f1 > "$$d/top_level.txt"; done
 	touch $@
 

@@ -87,10 +87,13 @@ def update(configuration: dict[str, Any], state: dict[str, Any]) -> None:
         _fail(exc)
     for warning in warnings:
         log.warning(warning)
+    count = len(settings.credentials)
+    kind = "OAuth client" if settings.uses_oauth_client else "personal access token"
+    budget = (f", budget {settings.credential_budget_per_hour:,}/hour" if settings.credential_budget_per_hour
+              else "")
     log.info(f"Syncing account '{settings.account_id}' from {settings.base_url} "
-             f"({'OAuth client credentials' if settings.uses_oauth_client else 'personal access token'}; "
-             f"{settings.max_concurrency} requests in flight at most; limits {settings.burst_limit}/2 s and "
-             f"{settings.rate_limit_per_hour:,}/hour)")
+             f"({count} {kind}{'s' if count > 1 else ''}; {settings.max_concurrency} requests in flight at most; "
+             f"limits per credential {settings.burst_limit}/2 s and {settings.rate_limit_per_hour:,}/hour{budget})")
     with _sdk_logging(), stop_on_interrupt() as stop:
         try:
             run_sync(settings, state, _OpSink(), stop=stop)
@@ -103,11 +106,17 @@ def configuration_form() -> ConfigurationForm:
     text, secret = form_field.TextField.plain_text, form_field.TextField.password
     form.add_field(form_field.TextField("account_id", "Account ID", text, required=True,
                                         description="Your Xurrent account id (sent as X-Xurrent-Account)."))
-    form.add_field(form_field.TextField("oauth_token", "Personal access token", secret,
-                                        description="Leave empty when using OAuth client credentials."))
-    form.add_field(form_field.TextField("client_id", "OAuth client ID", text,
-                                        description="With client_secret, instead of a personal access token."))
-    form.add_field(form_field.TextField("client_secret", "OAuth client secret", secret))
+    pool = ("Each must belong to a different Xurrent user or application: the rate limits (3,600 requests an "
+            "hour) belong to the user, so two credentials of one user add nothing.")
+    form.add_field(form_field.TextField(
+        "oauth_token", "Personal access tokens", secret,
+        description=f"One or more, separated by commas. {pool} Leave empty when using OAuth clients."))
+    form.add_field(form_field.TextField(
+        "client_id", "OAuth client IDs", text,
+        description=f"One or more, separated by commas, instead of personal access tokens. {pool}"))
+    form.add_field(form_field.TextField(
+        "client_secret", "OAuth client secrets", secret,
+        description="The secret of each client ID, in the same order, separated by commas."))
     form.add_field(form_field.DropdownField(
         "region", "Region", fields=[form_field.DropdownFieldParam(value=r) for r in REGIONS],
         description="Where your account lives (global is xurrent.com)."))
@@ -120,7 +129,11 @@ def configuration_form() -> ConfigurationForm:
     form.add_field(form_field.TextField("max_concurrency", "Max concurrency", text,
                                         description="Requests in flight across all streams, 1–64 (default 8)."))
     form.add_field(form_field.TextField("rate_limit_per_hour", "Hourly request quota", text,
-                                        description="The token's quota, 1–1,000,000 (default 3600)."))
+                                        description="Each user's quota, 1–1,000,000 (default 3600)."))
+    form.add_field(form_field.TextField(
+        "credential_budget_per_hour", "Requests per hour per credential", text,
+        description="Optional: at most this many an hour on average per credential, below the quota, to leave the "
+                    "rest to the user's other integrations (e.g. 2400 leaves a third). Empty: the whole quota."))
     form.add_test(label="Connect to Xurrent", func=connection_test)
     return form
 
@@ -131,8 +144,11 @@ def connection_test(configuration: dict[str, Any]) -> Any:
     except ConfigurationError as exc:
         return Test.failure(str(exc))
     warnings: list[str] = []
-    problem = asyncio.run(check_connection(settings, warnings))
-    for warning in warnings:  # beside the verdict: the SDK's Test.success() carries no message
+    notes: list[str] = []  # a line per credential when there are several
+    problem = asyncio.run(check_connection(settings, warnings, notes))
+    for note in notes:  # beside the verdict: the SDK's Test.success() carries no message
+        log.info(note)
+    for warning in warnings:
         log.warning(warning)
     return Test.success() if problem is None else Test.failure(problem)
 

@@ -48,3 +48,38 @@ def test_tiny_scenarios_produce_rows_whose_ratios_come_from_their_measurements(t
     # The limits' arithmetic: burst rate inside each window, at most the quota per window.
     assert bench.allowed_requests(25, burst=20, burst_seconds=2, quota=100, window=20) == 100 + 50
     assert bench.shortest_seconds(150, latency=0.15, concurrency=8, burst=20) == pytest.approx(14.15)
+
+
+def test_what_a_sliding_window_lets_through_counts_the_burst_it_admits_at_once():
+    limits = {"burst": 20, "burst_seconds": 2.0, "quota": 300, "window": 30.0}
+    assert bench.window_allowed(0.0, **limits) == 20  # a whole burst at once
+    assert bench.window_allowed(1.9, **limits) == 20 and bench.window_allowed(2.0, **limits) == 40
+    assert bench.window_allowed(29.9, **limits) == 300  # the quota binds before the window ends
+    assert bench.window_allowed(30.0, **limits) == 320  # a new window, a new burst
+    # Three credentials need a third of the time, plus the last answer's latency.
+    one = bench.fastest_seconds(450, credentials=1, latency=0.02, **limits)
+    three = bench.fastest_seconds(450, credentials=3, latency=0.02, **limits)
+    assert one == pytest.approx(44.02, abs=1e-6) and three == pytest.approx(14.02, abs=1e-6)
+
+
+def missing(bench_runner, **params):
+    row = bench.Row("fake", "connector", 10, 1, 1.0)
+    return [bench.judged(row, 0.5, bench.Target(">=", 0.95))]
+
+
+@pytest.mark.parametrize(("quick_meets", "shown", "exit_code"), [(False, "quick size", 0), (True, "NO", 1)])
+def test_a_quick_run_says_quick_size_for_a_target_only_full_sizes_can_meet(
+        monkeypatch, capsys, quick_meets, shown, exit_code):
+    fake = bench.Scenario("fake", "a scenario that misses its target", missing, quick_meets=quick_meets)
+    monkeypatch.setattr(bench, "BY_NAME", {"fake": fake})
+    rows = bench.run_scenarios(["fake"], quick=True, workdir=None)  # type: ignore[arg-type]
+    (row,) = rows
+    line = bench.format_table(rows).splitlines()[2]
+    assert line.rstrip().endswith(shown)
+    if not quick_meets:
+        assert row.passed is None and "judged on the full run" in row.note
+    monkeypatch.setattr(bench, "SCENARIOS", (fake,))
+    assert bench.main(["--quick", "--check"]) == exit_code  # --check fails on NO only
+    # A full run judges it as it is.
+    (full,) = bench.run_scenarios(["fake"], quick=False, workdir=None)  # type: ignore[arg-type]
+    assert full.passed is False

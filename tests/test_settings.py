@@ -12,6 +12,7 @@ from xurrent_async.settings import (
     KNOWN_KEYS,
     REGIONS,
     SECRET_KEYS,
+    Credential,
     Settings,
     mask,
     parse_settings,
@@ -50,9 +51,7 @@ def test_minimal_configuration_gets_every_default() -> None:
     assert warnings == []
     assert settings == Settings(
         account_id="wdc",
-        oauth_token=TOKEN,
-        client_id=None,
-        client_secret=None,
+        credentials=(Credential("token", 1, TOKEN),),
         region="global",
         environment="production",
         base_url="https://api.xurrent.com/v1",
@@ -66,6 +65,7 @@ def test_minimal_configuration_gets_every_default() -> None:
         max_concurrency=8,
         rate_limit_per_hour=3600,
         burst_limit=20,
+        credential_budget_per_hour=None,
         lookback_minutes=5,
     )
     assert not settings.uses_oauth_client
@@ -74,7 +74,7 @@ def test_minimal_configuration_gets_every_default() -> None:
 
 def test_values_are_stripped() -> None:
     settings = parse({"oauth_token": f"  {TOKEN}\n", "account_id": " wdc\t", "max_concurrency": " 8 "})
-    assert settings.oauth_token == TOKEN
+    assert settings.credentials == (Credential("token", 1, TOKEN),)
     assert settings.account_id == "wdc"
     assert settings.max_concurrency == 8
 
@@ -94,6 +94,7 @@ INT_RANGES = {
     "max_concurrency": (1, 64),
     "rate_limit_per_hour": (1, 1_000_000),
     "burst_limit": (1, 10_000),
+    "credential_budget_per_hour": (1, 1_000_000),
     "lookback_minutes": (0, 1440),
     "projects_full_resync_days": (0, 365),
 }
@@ -123,7 +124,7 @@ def test_integer_keys_accept_real_ints_and_leading_zero_or_plus(key: str) -> Non
     assert getattr(parse(minimal(**{key: f"0{low}"})), key) == low
 
 
-@pytest.mark.parametrize("key", ["initial_sync_days", "sync_frequency_hours"])
+@pytest.mark.parametrize("key", ["initial_sync_days", "sync_frequency_hours", "credential_budget_per_hour"])
 @pytest.mark.parametrize("unset", ["", "   ", "<DAYS>", "<your value here>"])
 def test_optional_integers_unset_mean_none(key: str, unset: str) -> None:
     assert getattr(parse(minimal(**{key: unset})), key) is None
@@ -252,7 +253,7 @@ def test_token_url_cannot_be_derived_from_a_host_without_api_prefix() -> None:
 def test_client_credentials_mode() -> None:
     settings = parse(client())
     assert settings.uses_oauth_client
-    assert (settings.client_id, settings.client_secret, settings.oauth_token) == (CLIENT_ID, CLIENT_SECRET, None)
+    assert settings.credentials == (Credential("client", 1, CLIENT_SECRET, CLIENT_ID),)
     assert settings.oauth_token_url == "https://oauth.xurrent.com/token"
 
 
@@ -265,7 +266,65 @@ def test_unset_personal_token_next_to_client_credentials_is_client_mode(unset: s
 def test_unset_client_credentials_next_to_personal_token_is_token_mode(unset: str) -> None:
     settings = parse(minimal(client_id=unset, client_secret=unset))
     assert not settings.uses_oauth_client
-    assert settings.oauth_token == TOKEN
+    assert settings.credentials == (Credential("token", 1, TOKEN),)
+
+
+# --- pools of credentials ------------------------------------------------------------------------
+TOKEN_2, TOKEN_3 = "PAT-SECRET-2b7c1e9d04f3a8765c1d", "PAT-SECRET-3e0a5f2c98b1d4763a0b"
+SECRET_2 = "CS-SECRET-9a8b7c6d5e4f3a2b1c0d"
+
+
+def test_several_tokens_separated_by_commas_are_a_pool_named_by_position() -> None:
+    settings = parse(minimal(oauth_token=f" {TOKEN}, {TOKEN_2} ,{TOKEN_3}"))
+    assert [(c.kind, c.position, c.secret) for c in settings.credentials] == [
+        ("token", 1, TOKEN), ("token", 2, TOKEN_2), ("token", 3, TOKEN_3)]
+    assert [c.label for c in settings.credentials] == ["token 1", "token 2", "token 3"]
+    assert not settings.uses_oauth_client
+
+
+def test_client_ids_and_secrets_pair_by_position() -> None:
+    settings = parse(client(client_id="app-one, app-two", client_secret=f"{CLIENT_SECRET},{SECRET_2}"))
+    assert [(c.label, c.client_id, c.secret) for c in settings.credentials] == [
+        ("client 1", "app-one", CLIENT_SECRET), ("client 2", "app-two", SECRET_2)]
+    assert settings.uses_oauth_client
+
+
+@pytest.mark.parametrize(
+    ("configuration", "expected"),
+    [
+        (minimal(oauth_token=f"{TOKEN},,{TOKEN_2}"), "oauth_token: token 2 of 3 is empty"),
+        (minimal(oauth_token=f"{TOKEN},{TOKEN_2},"), "oauth_token: token 3 of 3 is empty"),
+        (minimal(oauth_token=f",{TOKEN},"), "oauth_token: tokens 1 and 3 of 3 are empty"),
+        (minimal(oauth_token=f"{TOKEN},<SECOND_TOKEN>"), "oauth_token: token 2 of 2 is a placeholder"),
+        (minimal(oauth_token=f"{TOKEN},{TOKEN_2}\n{TOKEN_3}"),
+         "oauth_token: token 2 of 2 contains spaces or control characters"),
+        (minimal(oauth_token=f"{TOKEN},{TOKEN_2},{TOKEN}"), "oauth_token: tokens 1 and 3 are the same token"),
+        (client(client_id="a,b,c", client_secret=f"{CLIENT_SECRET},{SECRET_2}"),
+         "client_secret: 3 client ids but 2 secrets; they pair by position"),
+        (client(client_id="a", client_secret=f"{CLIENT_SECRET},{SECRET_2}"),
+         "client_id: 1 client id but 2 secrets"),
+        (client(client_id="a,b,a", client_secret=f"{CLIENT_SECRET},{SECRET_2},{TOKEN}"),
+         "client_id: clients 1 and 3 are the same client id"),
+        (client(client_id="a, ,b", client_secret=f"{CLIENT_SECRET},{SECRET_2},{TOKEN}"),
+         "client_id: client id 2 of 3 is empty"),
+        (client(client_id="a,b", client_secret=f"{CLIENT_SECRET}, "), "client_secret: secret 2 of 2 is empty"),
+    ],
+)
+def test_a_bad_pool_names_the_credential_by_position_never_by_value(configuration, expected) -> None:
+    (problem,) = problems_of(configuration)
+    assert problem.startswith(expected), problem
+    for value in (TOKEN, TOKEN_2, TOKEN_3, CLIENT_SECRET, SECRET_2):
+        assert value not in problem and value[:2] + "…" not in problem
+    assert '"a"' not in problem and '"b"' not in problem  # not even a client id
+
+
+def test_a_budget_at_or_above_the_quota_is_warned_about_as_changing_nothing() -> None:
+    settings, warnings = parse_settings(minimal(credential_budget_per_hour="2400"))
+    assert (settings.credential_budget_per_hour, warnings) == (2400, [])
+    settings, warnings = parse_settings(minimal(credential_budget_per_hour="3600"))
+    assert settings.credential_budget_per_hour == 3600
+    (warning,) = warnings
+    assert warning.startswith("credential_budget_per_hour:") and "changes nothing" in warning
 
 
 # --- bad configurations --------------------------------------------------------------------------
@@ -516,6 +575,7 @@ def test_every_known_key_is_accepted_together() -> None:
         "max_concurrency": "16",
         "rate_limit_per_hour": "7200",
         "burst_limit": "40",
+        "credential_budget_per_hour": "2400",
         "lookback_minutes": "0",
         "projects_full_resync_days": "30",
     }

@@ -23,9 +23,12 @@ def test_options_map_onto_the_config() -> None:
     args = build_parser().parse_args(
         ["--records", "5", "--burst-limit", "0", "--hourly-limit", "10", "--hour-seconds", "6", "--latency-ms",
          "20", "--record-cap", "300", "--fault", "html_5xx=0.1", "--fault", "omit_retry_after=1", "--fault",
-         "stall_seconds=2.5", "--changes-per-second", "0.001", "--token-ttl", "60", "--throttled-header", "last"]
+         "stall_seconds=2.5", "--changes-per-second", "0.001", "--token-ttl", "60", "--throttled-header", "last",
+         "--token", "a", "--token", "b", "--token", "c", "--user", "alice=a,b", "--burst-scope", "token"]
     )
     config = config_from(args)
+    assert (config.tokens, config.users, config.burst_scope) == (("a", "b", "c"), {"alice": ("a", "b")}, "token")
+    assert (config.user_of("b"), config.user_of("c")) == ("alice", "c")
     assert (config.records, config.burst_limit, config.hourly_limit, config.hour_seconds) == (5, None, 10, 6.0)
     assert (config.latency, config.record_cap, config.token_ttl_seconds) == (0.02, 300, 60.0)
     assert (config.changes_per_second, config.throttled_header) == (0.001, "last")
@@ -37,6 +40,17 @@ def test_bad_fault_options_are_refused(fault: str, capsys) -> None:
     with pytest.raises(SystemExit):
         build_parser().parse_args(["--fault", fault])
     assert "--fault" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("user", ["alice", "alice=", "=a,b", "alice=,"])
+def test_bad_user_options_are_refused(user: str, capsys) -> None:
+    with pytest.raises(SystemExit):
+        build_parser().parse_args(["--user", user])
+    assert "--user" in capsys.readouterr().err
+
+
+def test_without_token_options_the_default_token_serves() -> None:
+    assert config_from(build_parser().parse_args([])).tokens == ("sim-token",)
 
 
 def test_the_command_serves_until_interrupted() -> None:

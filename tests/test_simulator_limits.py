@@ -1,4 +1,4 @@
-"""Per-token rate limits of the simulator, driven by a FakeClock (no real waiting)."""
+"""Per-user rate limits of the simulator, driven by a FakeClock (no real waiting)."""
 
 from __future__ import annotations
 
@@ -86,15 +86,38 @@ async def test_retry_after_can_be_an_http_date(session) -> None:
         assert "X-RateLimit-Limit" not in h  # the hourly limit is off: nothing to report
 
 
-async def test_each_token_has_its_own_quota_and_oauth_tokens_too(session) -> None:
+async def test_the_quota_is_the_users_tokens_of_one_user_share_it_and_other_users_have_their_own(session) -> None:
     clock = FakeClock(4_000_000.0)
-    config = SimConfig(records=10, tokens=("alpha", "beta"), burst_limit=None, hourly_limit=2)
+    config = SimConfig(records=10, tokens=("alpha", "alpha-2", "beta"), users={"alice": ("alpha", "alpha-2")},
+                       oauth_clients={"app": "app-secret"}, burst_limit=None, hourly_limit=3)
     async with running_simulator(config, clock=clock) as sim:
         url = f"{sim.base_url}/products"
-        assert [(await get(session, url, "alpha"))[0] for _ in range(3)] == [200, 200, 429]
-        assert (await get(session, url, "beta"))[0] == 200
-        oauth = sim.issue_token()
-        assert [(await get(session, url, oauth))[0] for _ in range(3)] == [200, 200, 429]
+        status, h, _ = await get(session, url, "alpha")
+        assert status == 200 and h["X-RateLimit-Remaining"] == "2"
+        status, h, _ = await get(session, url, "alpha-2")  # the same user: the same quota
+        assert status == 200 and h["X-RateLimit-Remaining"] == "1"
+        assert [(await get(session, url, t))[0] for t in ("alpha", "alpha-2")] == [200, 429]
+        assert (await get(session, url, "beta"))[0] == 200  # another user: a quota of its own
+        # Access tokens issued to one OAuth client are that client's user's: they share its quota.
+        first, second = sim.issue_token(client_id="app"), sim.issue_token(client_id="app")
+        assert [(await get(session, url, t))[0] for t in (first, second, first, second)] == [200, 200, 200, 429]
+        assert sim.stats.requests_by_user == {"alice": 4, "beta": 1, "app": 4}
+        assert sim.stats.requests_by_credential == {"alpha": 2, "alpha-2": 2, "beta": 1, "app": 4}
+        assert sim.stats.rate_limited_by_user == {"alice": 1, "app": 1}
+
+
+@pytest.mark.parametrize("scope", ["user", "token"])
+async def test_the_burst_window_counts_a_users_requests_or_each_tokens_as_switched(session, scope) -> None:
+    clock = FakeClock(4_500_000.0)
+    config = SimConfig(records=10, tokens=("alpha", "alpha-2"), users={"alice": ("alpha", "alpha-2")},
+                       burst_limit=2, hourly_limit=100, burst_scope=scope)
+    async with running_simulator(config, clock=clock) as sim:
+        url = f"{sim.base_url}/products"
+        assert [(await get(session, url, "alpha"))[0] for _ in range(2)] == [200, 200]
+        status, h, _ = await get(session, url, "alpha-2")
+        assert status == (429 if scope == "user" else 200)
+        # The hourly quota is the user's either way.
+        assert h["X-RateLimit-Remaining"] == ("98" if scope == "user" else "97")
 
 
 async def test_limits_switched_off(session) -> None:

@@ -1,14 +1,17 @@
 """The only part of the connector that talks HTTP to Xurrent.
 
 One `XurrentClient` per sync: one aiohttp session (pool sized to the concurrency, gzip, timeout,
-TLS verified), one token provider, one rate governor. `get_page` sends one list request with
+TLS verified) and one pool of credentials, each with its token provider and rate governor; every
+request goes to the credential that can send it soonest. `get_page` sends one list request with
 retries; `pages` follows `Link rel="next"` to the end of a query.
 
 Retry policy (the `backoff` library drives the attempts):
 * 5xx, timeouts, connection errors and unusable 200 bodies: exponential backoff with full jitter,
   up to `retry_attempts` retries; then an ApiError naming the status and the path.
-* 429: the governor pauses the whole token until Retry-After; does not spend an attempt.
-* 401: the token provider refreshes once; a second 401 is an AuthenticationError.
+* 429: that credential's governor pauses it until Retry-After (the others go on); does not spend
+  an attempt.
+* 401: the credential's token provider refreshes once (OAuth); a personal token, or a second 401,
+  retires the credential and the request goes to another; with none left, an AuthenticationError.
 * Other 4xx: an ApiError at once, with the API's message.
 """
 
@@ -33,7 +36,8 @@ from xurrent_async.errors import (
     AuthenticationError,
     UnsafeRedirectError,
 )
-from xurrent_async.governor import RateGovernor, parse_http_date, retry_after_seconds
+from xurrent_async.governor import parse_http_date, retry_after_seconds
+from xurrent_async.pool import CredentialPool, Member
 
 # Hosts whose API may be followed through a Link (the product's own and its legacy names).
 XURRENT_DOMAINS = ("xurrent.com", "xurrent.qa", "xurrent-demo.com", "4me.com", "4me.qa", "4me-demo.com")
@@ -88,13 +92,11 @@ class XurrentClient:
     def __init__(
         self,
         session: aiohttp.ClientSession,
-        auth: TokenProvider,
-        governor: RateGovernor,
+        pool: CredentialPool,
         options: ClientOptions,
     ):
         self._session = session
-        self._auth = auth
-        self._governor = governor
+        self._pool = pool
         self._options = options
         base = urlsplit(options.base_url)
         self._base_scheme = base.scheme
@@ -117,8 +119,13 @@ class XurrentClient:
         )(self._fetch_once)
 
     @property
-    def governor(self) -> RateGovernor:
-        return self._governor
+    def pool(self) -> CredentialPool:
+        return self._pool
+
+    @property
+    def governor(self) -> CredentialPool:
+        """What the extraction asks how many requests in flight are useful: the whole pool."""
+        return self._pool
 
     def url(self, path: str) -> str:
         return f"{self._options.base_url.rstrip('/')}/{path.lstrip('/')}"
@@ -145,14 +152,20 @@ class XurrentClient:
 
     # -- one attempt -----------------------------------------------------------------------
     async def _fetch_once(self, url: str, params: Mapping[str, str] | None, path: str) -> Page:
-        refreshed = False
+        refreshed: set[Member] = set()  # credentials whose token was refreshed for this request
         throttled_since: float | None = None
         while True:
             async with self._semaphore:
-                ticket = await self._governor.acquire()
+                lease = await self._pool.acquire()  # raises once every credential was refused
+                member = lease.member
                 try:
                     # The token is taken only now: the governor's wait may have outlived the old one.
-                    token = await self._auth.token()
+                    token = await member.auth.token()
+                except AuthenticationError as exc:  # an OAuth client refused by the token endpoint
+                    self._pool.unsent(lease)
+                    self._pool.retire(member, exc)
+                    continue
+                try:
                     self.stats.requests += 1
                     try:
                         status, headers, body = await self._send(url, params, token)
@@ -167,32 +180,37 @@ class XurrentClient:
                     server_date = self._date(headers.get("Date"))
                     if server_date is not None:
                         self.server_date = server_date
-                    if status != 401:
-                        self._governor.observe(headers, server_date)
+                    self._pool.observe(lease, status, headers, server_date)
                 finally:
-                    self._governor.release(ticket)
+                    self._pool.release(lease)
 
             if status == 401:
-                if refreshed or not self._auth.can_refresh:
-                    raise AuthenticationError(401, path, _api_message(body), hint=_auth_hint(self._auth))
-                refreshed = True
-                await self._auth.refresh(token)
+                if member.auth.can_refresh and member not in refreshed:
+                    refreshed.add(member)
+                    try:
+                        await member.auth.refresh(token)
+                    except AuthenticationError as exc:
+                        self._pool.retire(member, exc)
+                    continue
+                self._pool.retire(member, AuthenticationError(401, path, _api_message(body),
+                                                              hint=_auth_hint(member.auth, member.label)))
                 continue
-            refreshed = False  # a later expiry in the same call (e.g. after a long 429 wait) may refresh again
+            # A later expiry in the same call (e.g. after a long 429 wait) may refresh again.
+            refreshed.discard(member)
             if status == 429:
                 self.stats.throttled += 1
                 now = time.monotonic()
                 throttled_since = throttled_since or now
                 if now - throttled_since > MAX_THROTTLED_SECONDS_PER_REQUEST:
                     raise ApiError(429, path, "still rate limited after two hours of waiting")
-                self._governor.on_throttled(retry_after_seconds(headers.get("Retry-After"), server_date))
+                member.governor.on_throttled(retry_after_seconds(headers.get("Retry-After"), server_date))
                 continue
             if status >= 500:
                 self._count(f"http_{status}")
                 raise _Retryable(status, path, _api_message(body, fallback=f"server error {status}"))
             if status >= 400:
                 raise ApiError(status, path, _api_message(body), hint=_hint(status))
-            self._governor.on_success()
+            member.governor.on_success()
             return self._page(status, headers, body, path, server_date)
 
     async def _send(
@@ -287,10 +305,11 @@ def _api_message(body: bytes, fallback: str = "no message") -> str:
     return fallback
 
 
-def _auth_hint(auth: TokenProvider) -> str:
+def _auth_hint(auth: TokenProvider, label: str) -> str:
     if auth.can_refresh:
-        return "a freshly issued OAuth token was refused too: check the client's permissions and account_id"
-    return "the personal access token was refused: check oauth_token, and that it is not expired or revoked"
+        return (f"a freshly issued OAuth token was refused too ({label}): check the client's permissions and "
+                "account_id")
+    return f"the personal access token was refused ({label}): check oauth_token, and that it is not expired or revoked"
 
 
 def _hint(status: int) -> str:

@@ -1,8 +1,9 @@
-"""One rate governor per token, shared by every stream and window of a sync.
+"""One rate governor per credential, shared by every stream and window of a sync (the pool in
+pool.py picks, for each request, the credential that can send it soonest).
 
-Xurrent allows, per token, a burst of N requests per 2 seconds and an hourly quota in a fixed window
-that opens with the first request. The governor keeps a sync under both so that, in steady state,
-it never sees a 429:
+Xurrent allows each user a burst of N requests per 2 seconds and an hourly quota in a fixed window
+that opens with the first request. A credential's governor keeps its requests under both so that,
+in steady state, it never sees a 429:
 
 * Burst: a sliding window of N requests per window, as the server counts them on arrival: a
   slot is held until its response and for the window after it, less half the shortest round trip
@@ -11,13 +12,17 @@ it never sees a 429:
   loop is lost throughput (measured: 18.9 instead of 19.4 requests/s under load, and worse while
   the SDK thread holds the GIL). In a sliding window a late wake-up costs lateness/window, not
   lateness × rate.
-* Quota: requests are spent at burst speed while the hourly budget lasts (pacing evenly could not
-  finish a sync sooner); the budget is counted locally and corrected from every response's
+* Quota: requests are spent at burst speed while the hourly quota lasts (pacing evenly could not
+  finish a sync sooner); it is counted locally and corrected from every response's
   `X-RateLimit-Remaining`/`Reset`, so a token shared with another integration is respected. When
   it runs out, every request waits for the reset.
-* 429: every request on the token waits until `Retry-After` has passed, not just the one that got
-  it. Times from the server (Reset, an HTTP-date Retry-After) are taken relative to the same
+* 429: every request on the credential waits until `Retry-After` has passed, not just the one that
+  got it. Times from the server (Reset, an HTTP-date Retry-After) are taken relative to the same
   response's `Date`, so a skewed server clock does not matter.
+* Budget (optional): an average rate a user sets below the quota, to leave the rest of the user's
+  quota to other integrations. That is exactly what a leaky bucket models, so it is aiolimiter's
+  AsyncLimiter: capacity = the burst limit, draining at the budget's rate. The server's own limits
+  stay with the sliding window and the headers.
 
 Time comes from an injectable clock and sleep, so tests drive it without waiting.
 """
@@ -32,6 +37,8 @@ import time
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from email.utils import parsedate_to_datetime
+
+from aiolimiter import AsyncLimiter
 
 log = logging.getLogger(__name__)
 # Waits at least this long are said in the log, so a quiet sync is never a mystery.
@@ -120,6 +127,19 @@ class SlidingWindow:
         self._in_flight = max(0, self._in_flight - 1)
         self._released.set()
 
+    def try_acquire(self) -> float | None:
+        """Take a slot if one is free right now and nobody is waiting for one; else None."""
+        if self._lock.locked():
+            return None
+        now = self._clock()
+        horizon = now + self._lead()
+        while self._answered and self._answered[0] <= horizon:
+            self._answered.popleft()
+        if self._in_flight + len(self._answered) < self.limit:
+            self._in_flight += 1
+            return now
+        return None
+
 
 def retry_after_seconds(value: str | None, server_date: float | None) -> float | None:
     """Seconds to wait from a Retry-After header: whole seconds or an HTTP-date (relative to the
@@ -149,7 +169,13 @@ class RateGovernor:
         clock: Callable[[], float] = time.monotonic,
         sleep: Callable[[float], Awaitable[object]] = asyncio.sleep,
         burst_safety: float = BURST_SAFETY,
+        budget_per_hour: int | None = None,
+        label: str = "the token",
     ):
+        """`budget_per_hour`: an average rate below the quota, with a burst allowance of the burst
+        limit. Its limiter runs on the event loop's clock (which `clock` must then be, as it is by
+        default). `label` names the credential in the log ("token 2"), never its value."""
+        self.label = label
         self._clock = clock
         self._sleep = sleep
         self._burst_seconds = burst_seconds
@@ -166,37 +192,98 @@ class RateGovernor:
         self._quota_logged = False
         self._in_flight = 0
         self._rtt: float | None = None  # a moving average of round trips, in seconds
+        self.budget_per_hour = budget_per_hour
+        self._budget: AsyncLimiter | None = None
+        # Budget units taken for turns that were given back: the next turns use them first.
+        self._budget_credit = 0
+        if budget_per_hour:
+            allowance = max(1, burst_limit or 1)
+            self._budget = AsyncLimiter(allowance, allowance * hour_seconds / budget_per_hour)
         self.stats = GovernorStats()
 
     # -- before a request ------------------------------------------------------------------
     async def acquire(self) -> float:
-        """Wait until a request on this token may be sent, then count it as sent. Returns a ticket
-        for release(): the moment it was let through."""
+        """Wait until a request on this credential may be sent, then count it as sent. Returns a
+        ticket for release(): the moment it was let through.
+
+        Cancelled while it waits, it leaves nothing taken (a pool races several of these): every
+        count changes after the last wait, in one step."""
+        while True:
+            await self._wait_unblocked()
+            ticket = await self._burst.acquire() if self._burst is not None else self._clock()
+            if self._budget is not None and not self._use_credit():
+                try:
+                    # Immediate when the bucket has room; otherwise the burst slot is held meanwhile
+                    # (a budget binds far below the burst rate, so that slot is not missed).
+                    await self._budget.acquire()
+                except BaseException:
+                    if self._burst is not None:
+                        self._burst.cancel()
+                    raise
+            # While we waited for a slot, a 429 may have paused the credential or others used the
+            # quota: wait again (the budget unit taken meanwhile serves the next turn).
+            if self._blocked():
+                if self._burst is not None:
+                    self._burst.cancel()
+                if self._budget is not None:
+                    self._budget_credit += 1
+                continue
+            return self._take(ticket)
+
+    async def try_acquire(self) -> float | None:
+        """acquire() if it would not wait at all; else None, and nothing taken."""
+        if self._blocked() or (self._budget is not None and not self._budget_credit
+                               and not self._budget.has_capacity()):
+            return None
+        ticket = self._burst.try_acquire() if self._burst is not None else self._clock()
+        if ticket is None:
+            return None
+        if self._budget is not None and not self._use_credit():
+            await self._budget.acquire()  # it has room: returns without waiting
+        return self._take(ticket)
+
+    def _use_credit(self) -> bool:
+        if self._budget_credit:
+            self._budget_credit -= 1
+            return True
+        return False
+
+    def give_back(self, ticket: float) -> None:
+        """Undo an acquire() whose request was never sent (a pool chose another credential)."""
+        if self._remaining is not None:
+            self._remaining += 1
+        self._in_flight = max(0, self._in_flight - 1)
+        self.stats.requests -= 1
+        if self._burst is not None:
+            self._burst.cancel()
+        if self._budget is not None:
+            self._budget_credit += 1  # the limiter cannot take a unit back: the next turn uses it
+
+    def _blocked(self) -> bool:
+        return self._paused_until > self._clock() or (self._remaining is not None and self._remaining < 1)
+
+    async def _wait_unblocked(self) -> None:
+        """Wait out a 429 pause and a used-up quota."""
         while True:
             now = self._clock()
             wait = self._paused_until - now
             if self._remaining is not None and self._remaining < 1:
                 if self._reset_at is None:
-                    # Budget spent but no window known: assume it opened with our first request.
+                    # Quota spent but no window known: assume it opened with our first request.
                     self._reset_at = now + self._hour_seconds
                 if self._reset_at - now > wait and not self._quota_logged:
                     self._quota_logged = True
-                    log.info("The token's hourly quota (%s requests) is used up: every request waits %.0f s "
-                             "for it to reset", self.hourly_limit, self._reset_at - now)
+                    log.info("%s: the hourly quota (%s requests) is used up: its requests wait %.0f s for it to "
+                             "reset", _capital(self.label), self.hourly_limit, self._reset_at - now)
                 wait = max(wait, self._reset_at - now)
                 if wait <= 0:
                     self._open_window()
-            if wait > 0:
-                self.stats.wait_seconds += wait
-                await self._sleep(wait)
-                continue
-            ticket = await self._burst.acquire() if self._burst is not None else self._clock()
-            # While we waited for a slot, a 429 may have paused the token or others used the quota.
-            if self._paused_until > self._clock() or (self._remaining is not None and self._remaining < 1):
-                if self._burst is not None:
-                    self._burst.cancel()
-                continue
-            break
+            if wait <= 0:
+                return
+            self.stats.wait_seconds += wait
+            await self._sleep(wait)
+
+    def _take(self, ticket: float) -> float:
         if self._remaining is not None:
             self._remaining -= 1
         if self._reset_at is None and self.hourly_limit:
@@ -214,13 +301,31 @@ class RateGovernor:
             self._burst.release(ticket)
 
     def useful_in_flight(self, most: int) -> int:
-        """How many requests in flight keep this token's burst limit busy, at most `most`: the
+        """How many requests in flight keep this credential's burst limit busy, at most `most`: the
         burst rate times a round trip, doubled for the spread of round trips. More would only wait
         for the governor, and splitting windows to fill them costs requests (a partial page each)."""
         if self._burst is None or self._rtt is None:
             return most
-        rate = self._burst.limit / self._burst_seconds
-        return max(1, min(most, math.ceil(2 * rate * self._rtt)))
+        return max(1, min(most, math.ceil(2 * self.burst_rate * self._rtt)))
+
+    @property
+    def burst_rate(self) -> float:
+        """Requests per second the burst limit allows (infinite without one)."""
+        return self._burst.limit / self._burst_seconds if self._burst is not None else math.inf
+
+    @property
+    def hour_seconds(self) -> float:
+        return self._hour_seconds
+
+    @property
+    def budget_burst(self) -> float:
+        """What the budget lets through at once (0 without a budget)."""
+        return self._budget.max_rate if self._budget is not None else 0.0
+
+    @property
+    def reset_in(self) -> float | None:
+        """Seconds until the quota's window resets, when known."""
+        return None if self._reset_at is None else max(0.0, self._reset_at - self._clock())
 
     def _open_window(self) -> None:
         self._quota_logged = False
@@ -231,9 +336,9 @@ class RateGovernor:
     # -- after a response ------------------------------------------------------------------
     def observe(self, headers: Mapping[str, str], server_date: float | None) -> None:
         """Adopt the server's view of the quota from X-RateLimit-* headers."""
-        limit = _number(headers.get("X-RateLimit-Limit"))
-        remaining = _number(headers.get("X-RateLimit-Remaining"))
-        reset = _number(headers.get("X-RateLimit-Reset"))
+        limit = header_number(headers.get("X-RateLimit-Limit"))
+        remaining = header_number(headers.get("X-RateLimit-Remaining"))
+        reset = header_number(headers.get("X-RateLimit-Reset"))
         if limit is not None and limit > 0:
             self.hourly_limit = int(limit)
         if remaining is None:
@@ -256,7 +361,7 @@ class RateGovernor:
         self._consecutive_429 = 0
 
     def on_throttled(self, retry_after: float | None) -> float:
-        """A 429: pause every request on this token. Returns the pause in seconds."""
+        """A 429: pause every request on this credential. Returns the pause in seconds."""
         self.stats.throttled += 1
         self._consecutive_429 += 1
         if retry_after is None:
@@ -270,7 +375,7 @@ class RateGovernor:
         pause = min(max(retry_after, 0.0), MAX_RETRY_AFTER_SECONDS)
         until = self._clock() + pause
         if pause >= LOGGED_WAIT_SECONDS and until > self._paused_until:  # short pauses show in the progress lines
-            log.warning("Xurrent answered 429 (rate limited): every request on this token waits %.0f s", pause)
+            log.warning("Xurrent answered 429 (rate limited) on %s: its requests wait %.0f s", self.label, pause)
         self._paused_until = max(self._paused_until, until)
         return pause
 
@@ -279,7 +384,12 @@ class RateGovernor:
         return self._remaining
 
 
-def _number(value: str | None) -> float | None:
+def _capital(text: str) -> str:
+    return text[:1].upper() + text[1:]
+
+
+def header_number(value: str | None) -> float | None:
+    """A header's number, or None when absent or not a finite number."""
     if value is None:
         return None
     try:

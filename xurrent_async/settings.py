@@ -25,6 +25,7 @@ __all__ = [
     "KNOWN_KEYS",
     "REGIONS",
     "SECRET_KEYS",
+    "Credential",
     "Settings",
     "mask",
     "parse_settings",
@@ -64,6 +65,9 @@ _INT_KEYS: dict[str, _IntSpec] = {
     "max_concurrency": _IntSpec(1, 64, 8),
     "rate_limit_per_hour": _IntSpec(1, 1_000_000, 3600),
     "burst_limit": _IntSpec(1, 10_000, 20),
+    # An average-rate budget per credential below its user's quota, to leave the rest to other
+    # integrations of that user.
+    "credential_budget_per_hour": _IntSpec(1, 1_000_000, None, "to use the whole quota"),
     "lookback_minutes": _IntSpec(0, 1440, 5),
     "projects_full_resync_days": _IntSpec(0, 365, 7),  # 0: never
 }
@@ -91,13 +95,27 @@ _MAX_SHOWN = 60  # long values are cut in messages; the start is enough to recog
 
 
 @dataclass(frozen=True)
+class Credential:
+    """One credential of the pool: a personal access token, or an OAuth client's id and secret.
+    It is named by its kind and position in the configuration ("token 2"), never by its value:
+    not even the client id shows in its repr."""
+
+    kind: str  # "token" or "client"
+    position: int  # 1-based, in the order of the configuration
+    secret: str = field(repr=False)  # the personal access token, or the client secret
+    client_id: str | None = field(default=None, repr=False)
+
+    @property
+    def label(self) -> str:
+        return f"{self.kind} {self.position}"
+
+
+@dataclass(frozen=True)
 class Settings:
     """Validated configuration. Build it with `parse_settings`; secrets are excluded from repr."""
 
     account_id: str
-    oauth_token: str | None = field(repr=False)
-    client_id: str | None
-    client_secret: str | None = field(repr=False)
+    credentials: tuple[Credential, ...]  # one or more, all of one kind
     region: str
     environment: str
     base_url: str
@@ -111,13 +129,14 @@ class Settings:
     max_concurrency: int
     rate_limit_per_hour: int
     burst_limit: int
+    credential_budget_per_hour: int | None
     lookback_minutes: int
     projects_full_resync_days: int = 7
 
     @property
     def uses_oauth_client(self) -> bool:
-        """True when tokens come from the OAuth client credentials grant, not a personal token."""
-        return self.client_id is not None and self.client_secret is not None
+        """True when tokens come from the OAuth client credentials grant, not personal tokens."""
+        return self.credentials[0].kind == "client"
 
     @property
     def api_host(self) -> str:
@@ -153,7 +172,8 @@ def parse_settings(configuration: Mapping[str, object]) -> tuple[Settings, list[
         reason = reader.unset_reason("account_id")
         problems.append(f"account_id: required (your Xurrent account id), but it is {reason}")
 
-    oauth_token, client_id, client_secret, uses_client = _read_auth(reader)
+    credentials = _read_auth(reader)
+    uses_client = bool(credentials) and credentials[0].kind == "client"
 
     region = reader.choice("region", REGIONS, "global")
     environment = reader.choice("environment", ENVIRONMENTS, "production")
@@ -173,15 +193,19 @@ def parse_settings(configuration: Mapping[str, object]) -> tuple[Settings, list[
 
     ints = {key: reader.integer(key) for key in _INT_KEYS}
     enable_incremental_sync = reader.boolean("enable_incremental_sync", default=True)
+    budget, quota = ints["credential_budget_per_hour"], ints["rate_limit_per_hour"]
+    if budget is not None and quota is not None and budget >= quota:
+        warnings.append(
+            f"credential_budget_per_hour: {budget:,} is not below rate_limit_per_hour ({quota:,}), so it changes "
+            "nothing; set it lower to leave part of each user's quota to other integrations"
+        )
 
     if problems:
         raise ConfigurationError(problems, warnings)
 
     settings = Settings(
         account_id=account_id or "",
-        oauth_token=oauth_token,
-        client_id=client_id,
-        client_secret=client_secret,
+        credentials=credentials,
         region=region,
         environment=environment,
         base_url=base_url,
@@ -195,6 +219,7 @@ def parse_settings(configuration: Mapping[str, object]) -> tuple[Settings, list[
         max_concurrency=_required_int(ints, "max_concurrency"),
         rate_limit_per_hour=_required_int(ints, "rate_limit_per_hour"),
         burst_limit=_required_int(ints, "burst_limit"),
+        credential_budget_per_hour=ints["credential_budget_per_hour"],
         lookback_minutes=_required_int(ints, "lookback_minutes"),
         projects_full_resync_days=_required_int(ints, "projects_full_resync_days"),
     )
@@ -208,16 +233,17 @@ def _required_int(ints: Mapping[str, int | None], key: str) -> int:
     return value
 
 
-def _read_auth(reader: _Reader) -> tuple[str | None, str | None, str | None, bool]:
-    """Exactly one auth mode must be fully set: a personal token, or client id + client secret."""
-    token = reader.text("oauth_token")
-    client_id = reader.text("client_id")
-    client_secret = reader.text("client_secret")
+def _read_auth(reader: _Reader) -> tuple[Credential, ...]:
+    """One auth mode must be fully set: personal tokens, or client ids with their secrets. Each
+    key takes one or more values separated by commas; ids and secrets pair by position."""
+    tokens = reader.entries("oauth_token", "token")
+    client_ids = reader.entries("client_id", "client id")
+    client_secrets = reader.entries("client_secret", "secret")
     # A value that is present but invalid still counts as set: its own problem is already reported,
     # and saying "missing" as well would be wrong.
-    has_token = token is not None or reader.is_invalid("oauth_token")
-    has_id = client_id is not None or reader.is_invalid("client_id")
-    has_secret = client_secret is not None or reader.is_invalid("client_secret")
+    has_token = tokens is not None or reader.is_invalid("oauth_token")
+    has_id = client_ids is not None or reader.is_invalid("client_id")
+    has_secret = client_secrets is not None or reader.is_invalid("client_secret")
 
     problems = reader.problems
     if has_id != has_secret:
@@ -227,24 +253,57 @@ def _read_auth(reader: _Reader) -> tuple[str | None, str | None, str | None, boo
             f"but it is {reader.unset_reason(missing)}"
         )
         if has_token:
-            text += f"; or remove {present} to use the personal access token in oauth_token"
+            text += f"; or remove {present} to use the personal access token(s) in oauth_token"
         problems.append(text)
     elif has_id and has_token:
         problems.append(
-            "oauth_token: both a personal access token (oauth_token) and OAuth client credentials "
-            "(client_id, client_secret) are set; use one: remove oauth_token to use the OAuth client, "
-            "or remove client_id and client_secret to use the personal access token"
+            "oauth_token: both personal access tokens (oauth_token) and OAuth client credentials "
+            "(client_id, client_secret) are set; use one: remove oauth_token to use the OAuth clients, "
+            "or remove client_id and client_secret to use the personal access tokens"
         )
     elif not has_token and not has_id:
         problems.append(
-            f"oauth_token: required (a personal access token) unless client_id and client_secret are "
-            f"both set; oauth_token is {reader.unset_reason('oauth_token')} and client_id and client_secret "
-            "are not set"
+            f"oauth_token: required (one or more personal access tokens, separated by commas) unless "
+            f"client_id and client_secret are both set; oauth_token is {reader.unset_reason('oauth_token')} "
+            "and client_id and client_secret are not set"
         )
-    uses_client = has_id and has_secret and not has_token
-    if uses_client:
-        return None, client_id, client_secret, True
-    return token, None, None, False
+    if has_token and not has_id and tokens is not None:
+        _no_twice(reader, "oauth_token", "tokens", "the same token", tokens)
+        return tuple(Credential("token", i, token) for i, token in enumerate(tokens, 1))
+    if has_id and has_secret and not has_token and client_ids is not None and client_secrets is not None:
+        if len(client_ids) != len(client_secrets):
+            fewer = "client_secret" if len(client_secrets) < len(client_ids) else "client_id"
+            problems.append(
+                f"{fewer}: {_count(len(client_ids), 'client id')} but {_count(len(client_secrets), 'secret')}; "
+                "they pair by position (client 1 is the first id with the first secret), so give as many of each"
+            )
+            return ()
+        _no_twice(reader, "client_id", "clients", "the same client id", client_ids)
+        return tuple(Credential("client", i, secret, client_id)
+                     for i, (client_id, secret) in enumerate(zip(client_ids, client_secrets, strict=True), 1))
+    return ()
+
+
+def _no_twice(reader: _Reader, key: str, nouns: str, what: str, values: tuple[str, ...]) -> None:
+    """The same credential twice would be one user's quota counted as two."""
+    seen: dict[str, list[int]] = {}
+    for position, value in enumerate(values, 1):
+        seen.setdefault(value, []).append(position)
+    for positions in seen.values():
+        if len(positions) > 1:
+            reader.problems.append(
+                f"{key}: {nouns} {_positions(positions)} are {what}; give each credential once (the rate limits "
+                "belong to the user or application, so a second copy adds nothing)"
+            )
+
+
+def _positions(positions: list[int]) -> str:
+    text = [str(p) for p in positions]
+    return text[0] if len(text) == 1 else ", ".join(text[:-1]) + " and " + text[-1]
+
+
+def _count(n: int, noun: str) -> str:
+    return f"{n} {noun}" + ("" if n == 1 else "s")
 
 
 def _read_base_url(reader: _Reader, region: str, environment: str) -> tuple[str, SplitResult | None]:
@@ -418,6 +477,38 @@ class _Reader:
                 )
             return None
         return text
+
+    def entries(self, key: str, noun: str) -> tuple[str, ...] | None:
+        """Comma-separated values (credentials), each stripped; None when unset or invalid. A
+        problem names an entry by its position, never by its value: these are credentials."""
+        if key in self.invalid or key not in self.values:
+            return None
+        raw = self.values[key]
+        if isinstance(raw, bool):  # would otherwise become the string "True"
+            self._bad(key, f"{key}: expected text, got a boolean")
+            return None
+        text = str(raw).strip()
+        if _is_unset(text):
+            return None
+        entries = tuple(part.strip() for part in text.split(","))
+        n = len(entries)
+        of = f" of {n}" if n > 1 else ""
+        checks = (  # (said of one entry, said of several, the test)
+            ("is empty (a stray comma?)", "are empty (stray commas?)", lambda e: not e),
+            ("is a placeholder", "are placeholders", lambda e: _PLACEHOLDER.fullmatch(e) is not None),
+            ("contains spaces or control characters", "contain spaces or control characters",
+             lambda e: any(ch.isspace() or not ch.isprintable() for ch in e)),
+        )
+        for one, several, test in checks:
+            positions = [i for i, entry in enumerate(entries, 1) if test(entry)]
+            if positions:
+                plural = len(positions) > 1
+                self.problems.append(
+                    f"{key}: {noun}{'s' if plural else ''} {_positions(positions)}{of} {several if plural else one}; "
+                    "separate values with commas and paste each exactly as issued"
+                )
+                self.invalid.add(key)
+        return None if key in self.invalid else entries
 
     def choice(self, key: str, allowed: tuple[str, ...], default: str) -> str:
         text = self.text(key)

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import copy
 import logging
-import math
 import threading
 import time
 import traceback
@@ -41,6 +40,8 @@ from xurrent_async.events import (
 )
 from xurrent_async.extract import Extraction, StreamProgress
 from xurrent_async.pass_plan import pass_start
+from xurrent_async.pool import CredentialPool
+from xurrent_async.progress import TimeLeft, requests_for
 from xurrent_async.resources import RESOURCES, Resource
 from xurrent_async.session import open_client
 from xurrent_async.settings import Settings
@@ -95,6 +96,8 @@ class _Live:
 
     client_stats: ClientStats | None = None
     progress: dict[str, StreamProgress] | None = None
+    pool: CredentialPool | None = None
+    time_left: TimeLeft | None = None  # kept by this thread, from the passes' first pages
 
 
 class Consumer:
@@ -220,17 +223,21 @@ class Consumer:
         self._last_progress = now
         elapsed = max(now - self._started, 1e-9)
         stats = self._live.client_stats
-        tail = ""
-        if stats is not None:
-            tail = f"; all streams: {stats.requests:,} requests ({stats.requests / elapsed:.1f}/s), " \
-                   f"{stats.throttled} throttled (429), {stats.retries} retries"
+        time_left = self._live.time_left
+        capacities = self._live.pool.capacities() if self._live.pool is not None else []
+        rows = {name: report.rows for name, report in self.report.streams.items()}
         for name, report in sorted(self.report.streams.items()):
             live = (self._live.progress or {}).get(name)
             requests = f", {live.requests:,} requests" if live else ""
             deletes = f", {report.deletes:,} removed (deletes)" if report.deletes else ""
+            left = time_left.stream_suffix(name, rows, capacities) if time_left is not None and not final else ""
             log.info("%s: %s rows (%.0f/s)%s, windows %d/%d done%s%s", name, f"{report.rows:,}",
                      report.rows / elapsed, deletes, report.windows_done,
-                     max(report.windows_planned, report.windows_done), requests, tail)
+                     max(report.windows_planned, report.windows_done), requests, left)
+        if stats is not None:
+            summary = time_left.summary(rows, capacities) if time_left is not None and not final else ""
+            log.info("all streams: %s requests (%.1f/s), %d throttled (429), %d retries%s", f"{stats.requests:,}",
+                     stats.requests / elapsed, stats.throttled, stats.retries, f"; {summary}" if summary else "")
 
 
 def _detached(error: BaseException) -> BaseException:
@@ -265,14 +272,6 @@ def describe_plan(settings: Settings, state: SyncState, resources: tuple[Resourc
     return lines
 
 
-def estimate_hours(requests: int, settings: Settings) -> float:
-    """Time the token's limits need for this many requests."""
-    per_hour = min(settings.rate_limit_per_hour, settings.burst_limit * 1800)
-    full_hours = requests // per_hour
-    rest = requests - full_hours * per_hour
-    return full_hours + rest / (settings.burst_limit * 1800)
-
-
 def run_sync(
     settings: Settings,
     saved_state: Any,
@@ -295,12 +294,16 @@ def run_sync(
         log.info("plan: %s", line)
     snapshot = copy.deepcopy(state)  # the worker plans from its own copy; the consumer owns `state`
     live = _Live()
+    resumed = [r.table for r in resources if state.stream(r.table).open_pass is not None]
+    live.time_left = TimeLeft(settings.max_records_per_page, [r.table for r in resources if r.table not in resumed],
+                              resumed)
 
     async def produce(emit: Callable[[Event], Any]) -> None:
         async with open_client(settings, tuning) as client:
             extraction = Extraction(client, settings, snapshot, resources, emit, tuning)
             live.client_stats = client.stats
             live.progress = extraction.progress
+            live.pool = client.pool
             await extraction.run()
 
     consumer = Consumer(state, sink, tuning, clock, live)
@@ -322,7 +325,7 @@ def run_sync(
             if not isinstance(event, Finished):
                 stop_if_asked()  # before the event: its rows are not upserted yet
             if isinstance(event, PassStarted) and event.records is not None:
-                _log_pass_plan(settings, event)
+                _log_pass_plan(settings, event, live, consumer.report.streams.get(event.stream))
             if not consumer.handle(event):
                 break
     report = consumer.report
@@ -345,15 +348,14 @@ def run_sync(
     return report
 
 
-def _log_pass_plan(settings: Settings, event: PassStarted) -> None:
+def _log_pass_plan(settings: Settings, event: PassStarted, live: _Live, report: StreamReport | None) -> None:
+    """A pass's size, and once every stream that plans has said its size, how long the pool's limits
+    make the whole sync at best (every stream's requests on the same credentials)."""
     records = event.records or 0
-    requests = math.ceil(records / settings.max_records_per_page) if records else 1
-    hours = estimate_hours(requests, settings)
-    log.info("%s: about %s records → about %s requests, %.1f min at the token's limits", event.stream,
-             f"{records:,}", f"{requests:,}", hours * 60)
-    if settings.sync_frequency_hours and hours > settings.sync_frequency_hours:
-        log.warning(
-            "%s: at %s requests/hour this sync needs about %.1f h, longer than sync_frequency_hours=%d; "
-            "the next syncs will catch up, or raise the quota / use a separate token",
-            event.stream, f"{settings.rate_limit_per_hour:,}", hours, settings.sync_frequency_hours,
-        )
+    log.info("%s: about %s records → about %s requests", event.stream, f"{records:,}",
+             f"{requests_for(records, settings.max_records_per_page):,}")
+    if live.time_left is None or live.pool is None:
+        return
+    live.time_left.pass_started(event.stream, records, report.rows if report is not None else 0)
+    for level, line in live.time_left.plan(live.pool.capacities(), settings.sync_frequency_hours):
+        log.log(level, "%s", line)

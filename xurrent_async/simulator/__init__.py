@@ -3,10 +3,11 @@
 It plays the contract in xurrent-api.md over a seeded, generated data set of any size (records are
 closed-form functions of their position, rendered on demand: a million records cost no memory):
 bearer tokens and the OAuth client-credentials flow, cursor pagination with Link headers and the
-record cap, filters and sorting, per-token rate limits, switchable faults, records that change
-while a sync runs, corrupt records on demand (`sim.corrupt(collection, id, patch)`), and holds that
-keep requests waiting from the n-th page served until a test releases them (`sim.hold_after(n)`). It binds
-127.0.0.1 only, and imports nothing from the connector.
+record cap, filters and sorting, rate limits per user (the tokens and clients of one user, `users`,
+share them), switchable faults, records that change while a sync runs, corrupt records on demand
+(`sim.corrupt(collection, id, patch)`), and holds that keep requests waiting from the n-th page
+served until a test releases them (`sim.hold_after(n)`). It binds 127.0.0.1 only, and imports
+nothing from the connector.
 
 Choices where the real API is unconfirmed or unspecified:
 - default order is (updated_at, id) ascending for all three collections (the real default is by
@@ -14,7 +15,8 @@ Choices where the real API is unconfirmed or unspecified:
   an implicit id tie-breaker follows the direction of the last field named;
 - a missing or unknown account header answers 404 {"message": "Unknown account: <x>"};
 - a forbidden collection answers 403 {"message": "You are not authorized to access <collection>"};
-- `page=` is ignored (cursor pagination only); X-RateLimit-* are omitted when the hourly limit is off.
+- `page=` is ignored (cursor pagination only); X-RateLimit-* are omitted when the hourly limit is off;
+- the burst window counts a user's requests, like the quota (`burst_scope="token"`: each token's).
 See app.py for the order of checks.
 
     async with running_simulator(SimConfig(records=10_000)) as sim: ...  # sim.base_url, sim.token_url

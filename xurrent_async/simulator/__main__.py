@@ -1,6 +1,9 @@
 """`python -m xurrent_async.simulator`: serve a simulator on 127.0.0.1 until Ctrl-C.
 
 Example: python -m xurrent_async.simulator --port 8080 --records 10000 --fault html_5xx=0.1 --fault reset=0.03
+Three users of one token each (their quotas are their own):
+         python -m xurrent_async.simulator --token tok-a --token tok-b --token tok-c
+Two tokens of one user (they share its quota): --token tok-a --token tok-b --user alice=tok-a,tok-b
 """
 
 from __future__ import annotations
@@ -40,6 +43,14 @@ def _limit(text: str) -> int | None:
     return None if value == 0 else value
 
 
+def _user(text: str) -> tuple[str, tuple[str, ...]]:
+    name, sep, owned = text.partition("=")
+    credentials = tuple(c.strip() for c in owned.split(",") if c.strip())
+    if not sep or not name.strip() or not credentials:
+        raise argparse.ArgumentTypeError("expected USER=CREDENTIAL[,CREDENTIAL...] (personal tokens or client ids)")
+    return name.strip(), credentials
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="python -m xurrent_async.simulator", description=__doc__,
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -48,9 +59,16 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", type=int, default=1)
     p.add_argument("--latency-ms", type=float, default=0.0, help="added to every response")
     p.add_argument("--jitter-ms", type=float, default=0.0, help="plus uniform(0, jitter)")
-    p.add_argument("--burst-limit", type=_limit, default=20, help="requests per burst window per token; 0: off")
+    p.add_argument("--token", action="append", default=[], metavar="TOKEN",
+                   help="a personal access token, repeatable (default: sim-token)")
+    p.add_argument("--user", type=_user, action="append", default=[], metavar="USER=CRED,CRED",
+                   help="a user owning these tokens or client ids, repeatable; they share its limits "
+                        "(an unlisted credential is a user of its own)")
+    p.add_argument("--burst-limit", type=_limit, default=20, help="requests per burst window; 0: off")
     p.add_argument("--burst-seconds", type=float, default=2.0)
-    p.add_argument("--hourly-limit", type=_limit, default=3600, help="requests per hour window per token; 0: off")
+    p.add_argument("--burst-scope", choices=("user", "token"), default="user",
+                   help="what one burst window counts: a user's requests, or each access token's")
+    p.add_argument("--hourly-limit", type=_limit, default=3600, help="requests per hour window per user; 0: off")
     p.add_argument("--hour-seconds", type=float, default=3600.0, help="length of the 'hour' window")
     p.add_argument("--record-cap", type=int, default=100_000, help="records one query can page through")
     p.add_argument("--throttled-header", choices=("all", "last"), default="all")
@@ -66,6 +84,9 @@ def build_parser() -> argparse.ArgumentParser:
 def config_from(args: argparse.Namespace) -> SimConfig:
     return SimConfig(
         records=args.records,
+        tokens=tuple(args.token) or SimConfig().tokens,
+        users=dict(args.user),
+        burst_scope=args.burst_scope,
         seed=args.seed,
         latency=args.latency_ms / 1000,
         latency_jitter=args.jitter_ms / 1000,
@@ -86,11 +107,13 @@ async def serve(config: SimConfig, port: int, skew: float) -> None:
     await sim.start(port)
     client_id, secret = next(iter(config.oauth_clients.items()), ("-", "-"))
     token = config.tokens[0] if config.tokens else "-"
+    tokens = "\n".join(f"  personal token  {t}" if config.user_of(t) == t else
+                       f"  personal token of {config.user_of(t)}  {t}" for t in config.tokens)
     print(
         f"Xurrent simulator: {config.records} records in each of {', '.join(COLLECTIONS)}\n"
         f"  base URL        {sim.base_url}\n"
         f"  token URL       {sim.token_url}\n"
-        f"  personal token  {token}\n"
+        f"{tokens}\n"
         f"  account         {config.account_id}\n"
         f"  OAuth client    {client_id} / secret {secret}\n"
         f"  try: curl -H 'Authorization: Bearer {token}' -H 'X-Xurrent-Account: {config.account_id}' "

@@ -2,7 +2,8 @@
 
 Order of checks on a collection request, as the client sees it:
 1. bad, missing or expired bearer token -> 401 {"message": "Unauthorized"}, no X-RateLimit-*;
-2. over the hourly or burst limit -> 429 {"message": "Too Many Requests"} + Retry-After (no quota used);
+2. over the user's hourly or burst limit -> 429 {"message": "Too Many Requests"} + Retry-After (no
+   quota used);
 3. `X-Xurrent-Account` (or legacy `X-4me-Account`) not the account -> 404 {"message": "Unknown account: <x>"};
 4. unknown collection or record -> 404 {"message": "Not found"}; forbidden collection (or feed:
    `forbidden=("archive", "trash")` plays a token without the right to read them) -> 403;
@@ -23,7 +24,7 @@ from aiohttp.typedefs import Handler
 from .auth import basic_credentials, bearer_token
 from .config import COLLECTIONS
 from .faults import abort_connection, not_a_list_body, truncate
-from .limits import retry_after_seconds
+from .limits import Caller, retry_after_seconds
 from .listing import list_page, one_record, removal_feed
 from .removals import FEEDS
 from .responses import compress, json_response
@@ -80,7 +81,7 @@ async def token(request: web.Request) -> web.Response:
         return json_response(400, {"error": "invalid_client",
                                    "error_description": "Client authentication failed"})
     ttl = sim.config.token_ttl_seconds
-    access_token = sim.tokens.issue(sim.clock.now(), ttl)
+    access_token = sim.tokens.issue(sim.clock.now(), ttl, str(client_id))
     # A server may revoke a token before the lifetime it announced: token_expires_in plays that.
     reported = ttl if sim.config.token_expires_in is None else sim.config.token_expires_in
     return json_response(200, {"access_token": access_token, "token_type": "Bearer", "expires_in": int(reported)})
@@ -99,10 +100,12 @@ async def collection_get(request: web.Request) -> web.Response:
     if access_token is None or not sim.tokens.valid(access_token, now, cfg.tokens):
         return json_response(401, {"message": "Unauthorized"})
 
+    caller, credential = sim.caller(access_token)
+    stats.count_caller(caller.user, credential)
     limits = sim.limits()
-    retry_at = sim.limiter.check(access_token, now, limits)
+    retry_at = sim.limiter.check(caller, now, limits)
     if retry_at is not None:
-        return _too_many(sim, access_token, now, retry_at)
+        return _too_many(sim, caller, now, retry_at)
 
     faults = cfg.faults
     account = request.headers.get("X-Xurrent-Account", request.headers.get("X-4me-Account"))
@@ -118,10 +121,10 @@ async def collection_get(request: web.Request) -> web.Response:
         stall, kind = sim.faults.stall(faults), sim.faults.pick(faults)
     if kind == "rate_429":
         stats.count_fault(kind)
-        return _too_many(sim, access_token, now, None)
+        return _too_many(sim, caller, now, None)
 
-    sim.limiter.consume(access_token, now, limits)
-    headers = sim.limiter.headers(access_token, now, limits)
+    sim.limiter.consume(caller, now, limits)
+    headers = sim.limiter.headers(caller, now, limits)
     if problem is not None:
         return json_response(problem[0], {"message": problem[1]}, headers=headers)
     if stall:
@@ -169,11 +172,12 @@ async def collection_get(request: web.Request) -> web.Response:
     return json_response(status, body=body, headers=headers)
 
 
-def _too_many(sim: Simulator, access_token: str, now: float, retry_at: float | None) -> web.Response:
+def _too_many(sim: Simulator, caller: Caller, now: float, retry_at: float | None) -> web.Response:
     """A 429: `retry_at` from the real limiter, or None for an injected one."""
     sim.stats.rate_limited += 1
+    sim.stats.rate_limited_by_user[caller.user] = sim.stats.rate_limited_by_user.get(caller.user, 0) + 1
     faults = sim.config.faults
-    headers = sim.limiter.headers(access_token, now, sim.limits())
+    headers = sim.limiter.headers(caller, now, sim.limits())
     if not faults.omit_retry_after:
         wait = retry_after_seconds(retry_at, now) if retry_at is not None else faults.retry_after_seconds
         moment = retry_at if retry_at is not None else now + wait

@@ -35,6 +35,13 @@ class SimConfig:
     account_id: str = "sim-account"
     tokens: tuple[str, ...] = ("sim-token",)  # personal access tokens (never expire)
     oauth_clients: dict[str, str] = field(default_factory=lambda: {"sim-client": "sim-secret"})
+    # The rate limits belong to the authenticated user: user name -> the personal tokens and OAuth
+    # client ids it owns (every access token issued to a client is that client's user's). A
+    # credential no user lists is a user of its own.
+    users: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    # What one burst window counts, which the docs leave open: "user" (like the hourly quota) or
+    # "token" (each access token its own window). The hourly quota is always the user's.
+    burst_scope: str = "user"
     token_ttl_seconds: float = 3600.0
     token_expires_in: float | None = None  # what POST /token reports as expires_in; None: the real ttl
     per_page_default: int = 20
@@ -63,6 +70,13 @@ class SimConfig:
     # unconfirmed: both behaviours are played. Each feed also lists this many entries of other types.
     restore_touches_updated_at: bool = True
     other_feed_entries: int = 20
+
+    def user_of(self, credential: str) -> str:
+        """The user a personal token or an OAuth client id belongs to."""
+        for user, owned in self.users.items():
+            if credential in owned:
+                return user
+        return credential
 
     def record_count(self, collection: str) -> int:
         if isinstance(self.records, int):

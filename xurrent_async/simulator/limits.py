@@ -1,19 +1,19 @@
-"""Per-token rate limits: an hourly fixed window opened by the token's first request, and a
-sliding-window burst limit. Rejected requests consume nothing; `check` only looks, `consume`
-records a request that is answered with something other than 429."""
+"""Rate limits, counted as the API counts them: an hourly fixed window per authenticated user, opened
+by the user's first request, and a sliding-window burst limit per user or per access token
+(`burst_scope`; the docs do not say). Rejected requests consume nothing; `check` only looks,
+`consume` records a request that is answered with something other than 429."""
 
 from __future__ import annotations
 
 import math
 from collections import deque
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 
 @dataclass
-class _TokenState:
-    window_start: float | None = None
+class _Window:
+    start: float | None = None
     count: int = 0
-    burst: deque[float] = field(default_factory=deque)
 
 
 @dataclass(frozen=True)
@@ -24,47 +24,64 @@ class Limits:
     burst_seconds: float
 
 
+@dataclass(frozen=True)
+class Caller:
+    """Who a request counts against: the user (hourly quota) and the key of its burst window."""
+
+    user: str
+    burst_key: str
+
+
 class RateLimiter:
     def __init__(self) -> None:
-        self._tokens: dict[str, _TokenState] = {}
+        self._windows: dict[str, _Window] = {}
+        self._bursts: dict[str, deque[float]] = {}
 
-    def _state(self, token: str, now: float, limits: Limits) -> _TokenState:
-        state = self._tokens.setdefault(token, _TokenState())
-        if state.window_start is None or now >= state.window_start + limits.hour_seconds:
-            state.window_start, state.count = now, 0
+    def _window(self, user: str, now: float, limits: Limits) -> _Window:
+        window = self._windows.setdefault(user, _Window())
+        if window.start is None or now >= window.start + limits.hour_seconds:
+            window.start, window.count = now, 0
+        return window
+
+    def _burst(self, key: str, now: float, limits: Limits) -> deque[float]:
+        burst = self._bursts.setdefault(key, deque())
         cutoff = now - limits.burst_seconds
-        while state.burst and state.burst[0] <= cutoff:
-            state.burst.popleft()
-        return state
+        while burst and burst[0] <= cutoff:
+            burst.popleft()
+        return burst
 
-    def check(self, token: str, now: float, limits: Limits) -> float | None:
+    def check(self, caller: Caller, now: float, limits: Limits) -> float | None:
         """None if a request may pass now, else the epoch time from which it would."""
-        state = self._state(token, now, limits)
+        window = self._window(caller.user, now, limits)
+        burst = self._burst(caller.burst_key, now, limits)
         retry_at: float | None = None
-        if limits.hourly_limit is not None and state.count >= limits.hourly_limit:
-            assert state.window_start is not None
-            retry_at = state.window_start + limits.hour_seconds
-        if limits.burst_limit is not None and len(state.burst) >= limits.burst_limit:
+        if limits.hourly_limit is not None and window.count >= limits.hourly_limit:
+            assert window.start is not None
+            retry_at = window.start + limits.hour_seconds
+        if limits.burst_limit is not None and len(burst) >= limits.burst_limit:
             # Room opens when enough of the oldest requests leave the sliding window.
-            freed_at = state.burst[len(state.burst) - limits.burst_limit] + limits.burst_seconds
+            freed_at = burst[len(burst) - limits.burst_limit] + limits.burst_seconds
             retry_at = freed_at if retry_at is None else max(retry_at, freed_at)
         return retry_at
 
-    def consume(self, token: str, now: float, limits: Limits) -> None:
-        state = self._state(token, now, limits)
-        state.count += 1
-        state.burst.append(now)
+    def consume(self, caller: Caller, now: float, limits: Limits) -> None:
+        self._window(caller.user, now, limits).count += 1
+        self._burst(caller.burst_key, now, limits).append(now)
 
-    def headers(self, token: str, now: float, limits: Limits) -> dict[str, str]:
-        """X-RateLimit-* for a response; none when the hourly limit is switched off."""
+    def quiet_at(self, limits: Limits) -> float:
+        """When every burst window is empty again (the last request counted plus the window)."""
+        return max((burst[-1] + limits.burst_seconds for burst in self._bursts.values() if burst), default=0.0)
+
+    def headers(self, caller: Caller, now: float, limits: Limits) -> dict[str, str]:
+        """X-RateLimit-* for a response: the user's quota; none when the hourly limit is off."""
         if limits.hourly_limit is None:
             return {}
-        state = self._state(token, now, limits)
-        assert state.window_start is not None
+        window = self._window(caller.user, now, limits)
+        assert window.start is not None
         return {
             "X-RateLimit-Limit": str(limits.hourly_limit),
-            "X-RateLimit-Remaining": str(max(0, limits.hourly_limit - state.count)),
-            "X-RateLimit-Reset": str(math.ceil(state.window_start + limits.hour_seconds)),
+            "X-RateLimit-Remaining": str(max(0, limits.hourly_limit - window.count)),
+            "X-RateLimit-Reset": str(math.ceil(window.start + limits.hour_seconds)),
         }
 
 

@@ -16,7 +16,7 @@ from .config import COLLECTIONS, SimConfig
 from .dataset import Dataset
 from .faults import FaultInjector
 from .holds import Hold
-from .limits import Limits, RateLimiter
+from .limits import Caller, Limits, RateLimiter
 from .records import Record
 from .stats import SimStats
 
@@ -78,6 +78,14 @@ class Simulator:
     def limits(self) -> Limits:
         c = self.config
         return Limits(c.hourly_limit, c.hour_seconds, c.burst_limit, c.burst_seconds)
+
+    def caller(self, access_token: str) -> tuple[Caller, str]:
+        """Whom a valid access token's requests count against, and the credential that holds it
+        (the personal token itself, or the OAuth client an access token was issued to)."""
+        credential = self.tokens.client_of(access_token) or access_token
+        user = self.config.user_of(credential)
+        burst_key = access_token if self.config.burst_scope == "token" else user
+        return Caller(user, burst_key), credential
 
     # -- helpers for tests (safe from any thread) ----------------------------------------------
     def reset_stats(self) -> None:
@@ -154,9 +162,9 @@ class Simulator:
         leaked into logs or files."""
         return self.tokens.issued()
 
-    def issue_token(self, ttl: float | None = None) -> str:
-        """An OAuth access token, as POST /token would hand out, without a request."""
-        return self.tokens.issue(self.clock.now(), self.config.token_ttl_seconds if ttl is None else ttl)
+    def issue_token(self, ttl: float | None = None, client_id: str | None = None) -> str:
+        """An OAuth access token, as POST /token would hand out (to `client_id`), without a request."""
+        return self.tokens.issue(self.clock.now(), self.config.token_ttl_seconds if ttl is None else ttl, client_id)
 
 
 def _check(collection: str) -> None:
