@@ -1,5 +1,6 @@
-"""The consumer turns events into upserts and checkpoints; a checkpoint never claims a window
-whose rows were not upserted before it (invariant 2), whatever the interleaving of windows."""
+"""The consumer turns events into upserts and checkpoints; a checkpoint never claims a window whose
+rows were not upserted before it ("Checkpoints in order", README: Architecture), whatever the
+interleaving of windows."""
 
 import logging
 import random

@@ -4,7 +4,8 @@ turn its events into upserts and, in order, checkpoints.
 The sink is what `connector.py` passes in (`op.upsert` / `op.checkpoint`); this module never
 imports the SDK, so tests drive it with a fake sink that records the order of operations.
 
-Checkpoint rule (invariant 2): the state handed to `checkpoint` only names windows whose
+Checkpoint rule ("Checkpoints in order", README: Architecture): the state handed to `checkpoint`
+only names windows whose
 `WindowDone` has been consumed, and parts of open windows (`Rows.done`) whose rows came with or
 before that event; the queue is FIFO with this one consumer, so every row of those intervals has
 already gone to `upsert`. Checkpoints come every few thousand rows or seconds, so the SDK's buffer

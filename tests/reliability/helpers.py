@@ -146,7 +146,8 @@ def claimed_intervals(stream: dict[str, Any]) -> list[tuple[int, int]]:
 
 def early_claims(ops: list[tuple[str, Any, Any]], seconds: dict[str, dict[int, int]]) -> tuple[list[str], int]:
     """Walks a RecordingSink's operations in order: every record whose updated_at second lies in a
-    checkpoint's claimed intervals must have been upserted before that checkpoint (invariants 1, 2).
+    checkpoint's claimed intervals must have been upserted before that checkpoint (the invariants
+    "Nothing lost" and "Checkpoints in order").
     `seconds`: table -> id -> updated_at second of the (unchanging) source. Returns the violations
     and the number of claims checked. A part of the timeline once verified stays verified (upserts
     only accumulate), so each second is checked once: linear in the data, not in the checkpoints."""

@@ -55,7 +55,7 @@ def equal_to_source(sim: Any, project: Path) -> tuple[list[str], int]:
 
 
 def claims_delivered(sim: Any, project: Path) -> tuple[list[str], int]:
-    """Invariant 1 after a kill: every record whose updated_at lies in what the saved state claims
+    """The "Nothing lost" invariant after a kill: every record whose updated_at lies in what the saved state claims
     (cursor, finished windows) is in the warehouse with its current values. The source must not
     have changed since the killed run started. Returns the problems and the records checked."""
     state = saved_state(project)

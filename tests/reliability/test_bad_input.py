@@ -1,7 +1,7 @@
-"""Bad input gets a clear error and nothing is lost (invariant 9): invalid configurations fail
-before any request, naming the key; unusable responses fail the sync naming the path without a
-checkpoint claiming what was not delivered; bad values inside a record are warned about by record
-id while the record is still delivered."""
+"""Bad input gets a clear error and nothing is lost (the "Nothing lost" invariant, README:
+Architecture): invalid configurations fail before any request, naming the key; unusable responses
+fail the sync naming the path without a checkpoint claiming what was not delivered; bad values
+inside a record are warned about by record id while the record is still delivered."""
 
 from __future__ import annotations
 

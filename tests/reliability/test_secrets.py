@@ -1,7 +1,8 @@
-"""Secrets stay secret (invariant 8) in runs through the SDK's runner with OAuth client credentials:
-the client secret, the access tokens the token endpoint handed out and any `Bearer ` value never
-appear in stdout/stderr, crash reports, files/state.json or the warehouse. (The personal-token
-runs of test_kill_resume.py are scanned the same way, run by run.)"""
+"""Secrets stay secret (the "Secrets stay secret" invariant, README: Architecture) in runs through the
+SDK's runner with OAuth client credentials: the client secret, the access tokens the token endpoint
+handed out and any `Bearer ` value never appear in stdout/stderr, crash reports, files/state.json or
+the warehouse. (The personal-token runs of test_kill_resume.py are scanned the same way, run by
+run.)"""
 
 from __future__ import annotations
 
