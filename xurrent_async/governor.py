@@ -101,17 +101,23 @@ class SlidingWindow:
         async with self._lock:
             while True:
                 now = self._clock()
-                horizon = now + self._lead()
-                while self._answered and self._answered[0] <= horizon:
-                    self._answered.popleft()
-                if self._in_flight + len(self._answered) < self.limit:
-                    self._in_flight += 1
+                if self._take(now):
                     return now
                 if self._answered:
-                    await self._sleep(self._answered[0] - horizon)
+                    await self._sleep(self._answered[0] - (now + self._lead()))
                 else:  # every slot is in flight: the next response frees one
                     self._released.clear()
                     await self._released.wait()
+
+    def _take(self, now: float) -> bool:
+        """Forget the slots that have freed by `now` (plus the lead), and take one if one is free."""
+        horizon = now + self._lead()
+        while self._answered and self._answered[0] <= horizon:
+            self._answered.popleft()
+        if self._in_flight + len(self._answered) < self.limit:
+            self._in_flight += 1
+            return True
+        return False
 
     def release(self, sent_at: float) -> None:
         """The request's response came (or it failed): its slot frees `period` from now."""
@@ -132,13 +138,7 @@ class SlidingWindow:
         if self._lock.locked():
             return None
         now = self._clock()
-        horizon = now + self._lead()
-        while self._answered and self._answered[0] <= horizon:
-            self._answered.popleft()
-        if self._in_flight + len(self._answered) < self.limit:
-            self._in_flight += 1
-            return now
-        return None
+        return now if self._take(now) else None
 
 
 def retry_after_seconds(value: str | None, server_date: float | None) -> float | None:
