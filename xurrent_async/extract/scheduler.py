@@ -18,17 +18,9 @@ from typing import Any
 
 from xurrent_async.client import Page, XurrentClient
 from xurrent_async.events import Event, PassDone, PassStarted, WindowDone, WindowsAdded
+from xurrent_async.extract import plan
 from xurrent_async.extract.passes import Outstanding, Resume, StreamProgress, pass_bounds
-from xurrent_async.extract.plan import (
-    ActiveWindow,
-    WalkMode,
-    after_cap,
-    pieces,
-    query_params,
-    slots_to_fill,
-    split_bounds,
-    take_tail,
-)
+from xurrent_async.extract.plan import ActiveWindow, WalkMode
 from xurrent_async.extract.window import WindowWalk, query_pages
 from xurrent_async.field_selection import FieldSelection
 from xurrent_async.pass_plan import pass_start
@@ -65,6 +57,7 @@ class Extraction:
         self._settings = settings
         self._state = state
         self._resources = resources
+        self._by_table = {r.table: r for r in resources}
         self._emit = emit
         self._tuning = tuning
         self._now = now
@@ -207,7 +200,7 @@ class Extraction:
         reader = WindowWalk(table, self._mappers[table], self._emit, self.progress[table], walk.window, walk.id_after)
         async with self._slots:
             lower, upper = walk.mode.query_bounds(walk.window)
-            params = query_params(self._settings.max_records_per_page, self._fields.param(table), lower, upper,
+            params = plan.query_params(self._settings.max_records_per_page, self._fields.param(table), lower, upper,
                                   walk.id_after)
             pages = query_pages(self._client, self._fields, resource, params)
 
@@ -260,14 +253,14 @@ class Extraction:
         seconds = window[1] - window[0]
         if seconds <= 1 or page.total_entries is None:
             return 1  # no slots to weigh (and no governor to ask)
-        slots = slots_to_fill(self._useful_slots(), self._outstanding.queued, len(self._resources), new_pass)
-        return pieces(page.total_entries, page.throttled, seconds, slots, self._settings.max_records_per_page,
+        slots = plan.slots_to_fill(self._useful_slots(), self._outstanding.queued, len(self._resources), new_pass)
+        return plan.pieces(page.total_entries, page.throttled, seconds, slots, self._settings.max_records_per_page,
                       self._tuning)
 
     async def _split(self, resource: Resource, window: Interval, n: int, *, keep_first: bool = False) -> int:
         """Split `window` into `n` windows of equal time and walk them; with `keep_first` the
         caller walks the first one itself. Returns where the first one ends."""
-        children = split_bounds(window, n)
+        children = plan.split_bounds(window, n)
         self.progress[resource.table].windows_planned += len(children) - 1
         await self._emit(WindowsAdded(resource.table, len(children) - 1))
         for child in children[1:] if keep_first else children:
@@ -278,11 +271,11 @@ class Extraction:
         """A slot is idle: give it the far end of the biggest window still being read. That
         window stops where the new one starts (it reads in updated_at order, so it knows when)."""
         while self._outstanding.queued < self._useful_slots():
-            taken = take_tail(self._active, self._settings.max_records_per_page, self._tuning.rebalance_min_pages)
+            taken = plan.take_tail(self._active, self._settings.max_records_per_page, self._tuning.rebalance_min_pages)
             if taken is None:
                 return
             shortened, tail = taken
-            resource = next(r for r in self._resources if r.table == shortened.stream)
+            resource = self._by_table[shortened.stream]
             self.progress[resource.table].windows_planned += 1
             self.progress[resource.table].idle_splits += 1
             # Spawned before the await: the shortened window may end meanwhile, and its stream
@@ -292,12 +285,12 @@ class Extraction:
 
     async def _continue_after_cap(self, resource: Resource, window: Interval, reader: WindowWalk) -> None:
         table = resource.table
-        plan = after_cap(table, window, reader.order)
-        if plan.done is not None:
+        then = plan.after_cap(table, window, reader.order)
+        if then.done is not None:
             self.progress[table].windows_done += 1
-            await self._emit(WindowDone(table, plan.done))
-        self.progress[table].windows_planned += plan.planned
-        if plan.added is not None:
-            await self._emit(WindowsAdded(table, plan.added))
-        for child, id_after in plan.walks:
+            await self._emit(WindowDone(table, then.done))
+        self.progress[table].windows_planned += then.planned
+        if then.added is not None:
+            await self._emit(WindowsAdded(table, then.added))
+        for child, id_after in then.walks:
             self._spawn(Walk(resource, child, id_after=id_after))
