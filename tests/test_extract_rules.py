@@ -216,12 +216,11 @@ def test_a_capped_unordered_walk_splits_in_two_or_fails_in_one_second():
 
 # -- a pass ----------------------------------------------------------------------------------
 def test_a_pass_ends_at_the_servers_date_and_a_full_one_starts_at_its_oldest_record():
-    assert pass_bounds(T + 500.7, T + 9_999, None, False, T + 100) == (T + 100, T + 500)
-    assert pass_bounds(None, T + 500.2, None, False, T + 100) == (T + 100, T + 500)  # no Date: the local clock
-    assert pass_bounds(T + 500, 0, at(T + 7), True, None) == (T + 7, T + 500)
-    assert pass_bounds(T + 500, 0, None, True, None) == (0, T + 500)  # unreadable oldest time: from the start
-    assert pass_bounds(T + 500, 0, None, False, None) == (T + 500, T + 500)  # nothing to read
-    assert pass_bounds(T + 500, 0, None, False, T + 900) == (T + 500, T + 500)  # never past the server's clock
+    assert pass_bounds(T + 500.7, None, False, T + 100) == (T + 100, T + 500)  # whole seconds
+    assert pass_bounds(T + 500, at(T + 7), True, None) == (T + 7, T + 500)
+    assert pass_bounds(T + 500, None, True, None) == (0, T + 500)  # unreadable oldest time: from the start
+    assert pass_bounds(T + 500, None, False, None) == (T + 500, T + 500)  # nothing to read
+    assert pass_bounds(T + 500, None, False, T + 900) == (T + 500, T + 500)  # never past the server's clock
 
 
 def test_a_streams_pass_is_done_when_its_last_walk_ends_whatever_the_others_do():

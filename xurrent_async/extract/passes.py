@@ -17,12 +17,11 @@ class StreamProgress:
     idle_splits: int = 0  # windows being read that gave their far half to an idle slot
 
 
-def pass_bounds(server_date: float | None, now: float, first_updated: datetime | None, has_rows: bool,
-                lower: int | None) -> Interval:
-    """[lower, upper) of a new pass from its first response. `upper` is the server's Date (the
-    local clock without one). A full pass (`lower` None) starts at its oldest record, the first of
-    the sorted walk, or at the beginning of time when that one's time is unreadable."""
-    upper = int(server_date) if server_date is not None else int(now)
+def pass_bounds(date: float, first_updated: datetime | None, has_rows: bool, lower: int | None) -> Interval:
+    """[lower, upper) of a new pass from its first response. `upper` is `date`, the response's
+    Date (the local clock without one). A full pass (`lower` None) starts at its oldest record, the
+    first of the sorted walk, or at the beginning of time when that one's time is unreadable."""
+    upper = int(date)
     if lower is None:
         lower = int(first_updated.timestamp()) if first_updated is not None else (0 if has_rows else upper)
     # Never past the server's clock: a cursor ahead of it would skip what happens meanwhile.

@@ -10,6 +10,7 @@ then are its removal feeds read: every delete is then a later word than that pas
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import time
 from collections.abc import Awaitable, Callable
@@ -173,11 +174,13 @@ class Extraction:
             self._spawn(Walk(resource, (start.lower, start.lower), WalkMode.PASS_FROM_LOWER))
 
     def _plan_pass(self, resource: Resource, page: Page, rows: list[dict[str, Any]], lower: int | None) -> Interval:
-        if page.server_date is None:
+        date = page.server_date
+        if date is None:
+            date = self._now()
             log.warning("%s: the response had no Date header; using the local clock for the pass bound",
                         resource.table)
         first = rows[0].get("updated_at") if rows else None
-        lower, upper = pass_bounds(page.server_date, self._now(), first, bool(rows), lower)
+        lower, upper = pass_bounds(date, first, bool(rows), lower)
         self._pass_upper[resource.table] = upper
         log.info("%s: pass %s → %s, %s record(s) to read", resource.table, to_iso(lower), to_iso(upper),
                  page.total_entries if page.total_entries is not None else "an unknown number of")
@@ -200,15 +203,11 @@ class Extraction:
         reader = WindowWalk(table, self._mappers[table], self._emit, self.progress[table], walk.window, walk.id_after)
         async with self._slots:
             lower, upper = walk.mode.query_bounds(walk.window)
-            params = plan.query_params(self._settings.max_records_per_page, self._fields.param(table), lower, upper,
-                                  walk.id_after)
+            params = plan.query_params(self._settings.max_records_per_page, self._fields.param(table), lower,
+                                       upper, walk.id_after)
             pages = query_pages(self._client, self._fields, resource, params)
-
-            async def first_page(page: Page, rows: list[dict[str, Any]], window: Interval):
-                return await self._first_page(walk, page, rows, window)
-
             try:
-                await reader.read(pages, first_page)
+                await reader.read(pages, functools.partial(self._first_page, walk))
             finally:
                 if reader.active is not None:
                     self._active.discard(reader.active)
