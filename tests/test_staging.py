@@ -15,7 +15,9 @@ from tests.sdk_harness import REPO, run_debug
 from xurrent_async.simulator import SimulatorThread
 from xurrent_async.staging import DEV_ONLY, stage
 
-RUNTIME = sorted(p.name for p in (REPO / "xurrent_async").glob("*.py") if p.name not in DEV_ONLY)
+# Every module of the package, sub-packages included, but the dev-only ones.
+RUNTIME = sorted(str(p.relative_to(REPO / "xurrent_async")) for p in (REPO / "xurrent_async").rglob("*.py")
+                 if not set(p.relative_to(REPO / "xurrent_async").parts) & set(DEV_ONLY))
 
 
 def test_the_stage_holds_the_runtime_modules_and_nothing_dev_only(tmp_path):

@@ -1,6 +1,6 @@
 """Where a stream's next pass starts, and why: a pure rule over the settings and the saved state.
 
-- an open pass is resumed (extract.py reads its gaps);
+- an open pass is resumed (extract/scheduler.py reads its gaps);
 - otherwise, with incremental sync on and a cursor: the changes since the cursor, minus the lookback;
 - a resource whose records Xurrent archives and restores (projects) re-reads every record every
   `projects_full_resync_days` days (0: never), because a restore may leave `updated_at` unchanged

@@ -8,7 +8,7 @@ sent. A query that reaches the API's record cap goes on from that second, or, in
 second, by id. The walk's end records the server's Date at its start.
 
 A feed is read only after its resource's pass has ended, so a delete is always a later word than
-the upserts of the same sync (see extract.py).
+the upserts of the same sync (see extract/scheduler.py).
 """
 
 from __future__ import annotations

@@ -1,0 +1,101 @@
+"""Reading one window: its query's pages, mapped to rows and sent as `Rows`, until the query ends,
+reaches the API's record cap, or crosses the window's end (shortened by an idle slot's split).
+
+The walk knows nothing of splitting or passes: its first page goes to the caller, which says what
+the window is and whether it may be split while read (`ActiveWindow`); the outcome says whether
+the cap was reached, for the caller to go on from there.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Awaitable, Callable
+from typing import Any
+
+from xurrent_async.client import Page, XurrentClient
+from xurrent_async.errors import ApiError
+from xurrent_async.events import Event, Rows
+from xurrent_async.extract.passes import StreamProgress
+from xurrent_async.extract.plan import ActiveWindow, Order, replace_param
+from xurrent_async.field_selection import FieldSelection
+from xurrent_async.resources import Issue, Resource, RowMapper
+from xurrent_async.state import Interval
+
+Emit = Callable[[Event], Awaitable[None]]
+# Told a walk's first page and its rows: returns the window it reads and, if any, its split view.
+FirstPage = Callable[[Page, list[dict[str, Any]], Interval], Awaitable[tuple[Interval, ActiveWindow | None]]]
+
+
+async def query_pages(client: XurrentClient, fields: FieldSelection, resource: Resource,
+                      params: dict[str, str]) -> AsyncIterator[Page]:
+    """Every page of one query, following `Link rel="next"`; a 400 naming unknown fields drops
+    them and asks again (the same page: nothing was delivered from a refused request)."""
+    url: str | None = client.url(resource.path)
+    query: dict[str, str] | None = params
+    while url is not None:
+        try:
+            page = await client.get_page(url, query)
+        except ApiError as exc:
+            if not fields.drop(resource.table, exc):
+                raise
+            names = fields.param(resource.table)
+            if query is not None:
+                query = {**query, "fields": names}
+            else:  # a Link carries every parameter: replace the one that changed
+                url = replace_param(url, "fields", names)
+            continue
+        yield page
+        url, query = page.next_url, None
+
+
+def before(rows: list[dict[str, Any]], upper: int) -> list[dict[str, Any]]:
+    """The rows of an ordered page that belong before `upper` (and those whose time is unreadable)."""
+    return [r for r in rows if (u := r["updated_at"]) is None or int(u.timestamp()) < upper]
+
+
+class WindowWalk:
+    """One walk of a window. After `read`, `window` is the window it covered, `capped` whether the
+    API's record cap ended it, and `order` where it got to; `active` is its split view while read."""
+
+    def __init__(self, table: str, mapper: RowMapper, emit: Emit, progress: StreamProgress,
+                 window: Interval, id_after: int | None):
+        self.table = table
+        self.window = window
+        self.id_after = id_after
+        self.order = Order()
+        self.capped = False
+        self.active: ActiveWindow | None = None
+        self._mapper = mapper
+        self._emit = emit
+        self._progress = progress
+
+    async def read(self, pages: AsyncIterator[Page], first_page: FirstPage) -> None:
+        first = True
+        async for page in pages:
+            self._progress.requests += 1
+            problems: list[Issue] = []
+            rows = [self._mapper.map(record, problems) for record in page.records]
+            if first:
+                first = False
+                self.window, self.active = await first_page(page, rows, self.window)
+            self.order.observe(rows)
+            self.capped = page.throttled and page.next_url is None
+            crossed = self.active is not None and self.active.observe(len(rows), self.order)
+            if crossed:
+                assert self.active is not None
+                self.capped = False
+                if self.active.shortened():  # upserting the next window's rows twice only costs time
+                    rows = before(rows, self.active.upper)
+            if rows:
+                await self._emit(Rows(self.table, rows, problems, self._complete()))
+            if crossed:
+                break
+
+    def _complete(self) -> Interval | None:
+        """The part of the window the checkpoints may now record as read."""
+        lower, upper = self.window
+        end = self.active.upper if self.active is not None else upper
+        return self.order.complete(lower, end, by_id=self.id_after is not None)
+
+    def covered(self) -> Interval:
+        """The window this walk covered: up to where a split shortened it."""
+        return (self.window[0], self.active.upper) if self.active is not None else self.window
