@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import dataclasses
 import logging
 import math
 import time
+from collections.abc import AsyncIterator
 
 import aiohttp
+import aiohttp.web
 import pytest
 
 from xurrent_async.auth import ClientCredentials
@@ -339,16 +342,42 @@ async def test_the_token_endpoint_is_retried_when_it_fails_like_a_server():
 
     app = web.Application()
     app.router.add_post("/token", token)
+    async with serving(app) as origin, aiohttp.ClientSession() as session:
+        auth = ClientCredentials(session, f"{origin}/token", "id", SECRET,
+                                 retry_attempts=3, backoff_base_seconds=0.01)
+        assert await auth.token() == "fresh"
+        assert calls == 3
+
+
+async def test_the_next_link_is_found_among_other_rels_and_a_relative_one_is_resolved():
+    from aiohttp import web
+
+    async def organizations(request: web.Request) -> web.Response:
+        if request.query.get("page") == "2":
+            return web.json_response([{"id": 2}])
+        # rel="next" is not the first link, and relative: both are legal in an RFC 8288 header.
+        link = '<https://api.4me.com/v1/organizations>; rel="first", </v1/organizations?page=2>; rel="next"'
+        return web.json_response([{"id": 1}], headers={"Link": link})
+
+    app = web.Application()
+    app.router.add_get("/v1/organizations", organizations)
+    async with serving(app) as origin:
+        settings, _ = parse_settings({"account_id": "a", "base_url": f"{origin}/v1", "oauth_token": TOKEN})
+        async with open_client(settings, FAST) as client:
+            pages = [page async for page in client.pages("organizations", {"per_page": "1"})]
+    assert [page.records for page in pages] == [[{"id": 1}], [{"id": 2}]]
+    assert pages[0].next_url == f"{origin}/v1/organizations?page=2" and pages[1].next_url is None
+
+
+@contextlib.asynccontextmanager
+async def serving(app: aiohttp.web.Application) -> AsyncIterator[str]:
+    """Serve a small aiohttp app on 127.0.0.1 for one test; yields its origin."""
+    from aiohttp import web
+
     runner = web.AppRunner(app)
     await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    port = runner.addresses[0][1]
+    await web.TCPSite(runner, "127.0.0.1", 0).start()
     try:
-        async with aiohttp.ClientSession() as session:
-            auth = ClientCredentials(session, f"http://127.0.0.1:{port}/token", "id", SECRET,
-                                     retry_attempts=3, backoff_base_seconds=0.01)
-            assert await auth.token() == "fresh"
-            assert calls == 3
+        yield f"http://127.0.0.1:{runner.addresses[0][1]}"
     finally:
         await runner.cleanup()
