@@ -14,6 +14,8 @@ import aiohttp
 import aiohttp.web
 import pytest
 
+from tests.conftest import FAST, unlimited
+from tests.conftest import settings_for as shared_settings_for
 from xurrent_async.auth import ClientCredentials
 from xurrent_async.client import ClientOptions, XurrentClient
 from xurrent_async.errors import ApiError, AuthenticationError, UnsafeRedirectError
@@ -22,30 +24,18 @@ from xurrent_async.pool import CredentialPool, Member
 from xurrent_async.session import open_client
 from xurrent_async.settings import Settings, parse_settings
 from xurrent_async.simulator import FakeClock, FaultConfig, SimConfig, running_simulator
-from xurrent_async.tuning import Tuning
 
-FAST = Tuning(backoff_base_seconds=0.01, backoff_max_seconds=0.05)
 SECRET = "sim-secret-9f8e7d6c5b4a"
 TOKEN = "sim-token-0123456789abcdef"
 
 
 def settings_for(sim, *, oauth: bool = False, **extra: str) -> Settings:
-    config = {"account_id": "sim-account", "base_url": sim.base_url, "burst_limit": "10000",
-              "rate_limit_per_hour": "1000000", "retry_attempts": "5"}
-    if oauth:
-        config.update(client_id="sim-client", client_secret=SECRET, oauth_token_url=sim.token_url)
-    else:
-        config["oauth_token"] = TOKEN
-    config.update(extra)
-    settings, _ = parse_settings(config)
-    return settings
+    return shared_settings_for(sim, token=TOKEN, oauth_client=("sim-client", SECRET) if oauth else None,
+                               **{"retry_attempts": "5", **extra})
 
 
 def sim_config(**kwargs) -> SimConfig:
-    kwargs.setdefault("burst_limit", None)
-    kwargs.setdefault("hourly_limit", None)
-    kwargs.setdefault("oauth_clients", {"sim-client": SECRET})
-    return SimConfig(tokens=(TOKEN,), **kwargs)
+    return unlimited(**{"tokens": (TOKEN,), "oauth_clients": {"sim-client": SECRET}, **kwargs})
 
 
 async def walk(client: XurrentClient, collection: str = "organizations", **params: str) -> list[dict]:
