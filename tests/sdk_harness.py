@@ -43,7 +43,7 @@ def make_project(root: Path, *, copy_package: bool = False, tuning: dict[str, ob
     if copy_package:
         if not package.exists():
             shutil.copytree(REPO / "xurrent_async", package,
-                            ignore=shutil.ignore_patterns("__pycache__", "simulator", "bench.py", "demo.py"))
+                            ignore=shutil.ignore_patterns("__pycache__", "simulator", "bench", "demo.py"))
             if tuning:
                 with (package / "tuning.py").open("a", encoding="utf-8") as handle:
                     handle.write(f"\nDEFAULT_TUNING = Tuning(**{tuning!r})  # set by the test harness\n")

@@ -3,14 +3,19 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import dataclasses
 import logging
 import math
 import time
+from collections.abc import AsyncIterator
 
 import aiohttp
+import aiohttp.web
 import pytest
 
+from tests.conftest import FAST, unlimited
+from tests.conftest import settings_for as shared_settings_for
 from xurrent_async.auth import ClientCredentials
 from xurrent_async.client import ClientOptions, XurrentClient
 from xurrent_async.errors import ApiError, AuthenticationError, UnsafeRedirectError
@@ -19,30 +24,18 @@ from xurrent_async.pool import CredentialPool, Member
 from xurrent_async.session import open_client
 from xurrent_async.settings import Settings, parse_settings
 from xurrent_async.simulator import FakeClock, FaultConfig, SimConfig, running_simulator
-from xurrent_async.tuning import Tuning
 
-FAST = Tuning(backoff_base_seconds=0.01, backoff_max_seconds=0.05)
 SECRET = "sim-secret-9f8e7d6c5b4a"
 TOKEN = "sim-token-0123456789abcdef"
 
 
 def settings_for(sim, *, oauth: bool = False, **extra: str) -> Settings:
-    config = {"account_id": "sim-account", "base_url": sim.base_url, "burst_limit": "10000",
-              "rate_limit_per_hour": "1000000", "retry_attempts": "5"}
-    if oauth:
-        config.update(client_id="sim-client", client_secret=SECRET, oauth_token_url=sim.token_url)
-    else:
-        config["oauth_token"] = TOKEN
-    config.update(extra)
-    settings, _ = parse_settings(config)
-    return settings
+    return shared_settings_for(sim, token=TOKEN, oauth_client=("sim-client", SECRET) if oauth else None,
+                               **{"retry_attempts": "5", **extra})
 
 
 def sim_config(**kwargs) -> SimConfig:
-    kwargs.setdefault("burst_limit", None)
-    kwargs.setdefault("hourly_limit", None)
-    kwargs.setdefault("oauth_clients", {"sim-client": SECRET})
-    return SimConfig(tokens=(TOKEN,), **kwargs)
+    return unlimited(**{"tokens": (TOKEN,), "oauth_clients": {"sim-client": SECRET}, **kwargs})
 
 
 async def walk(client: XurrentClient, collection: str = "organizations", **params: str) -> list[dict]:
@@ -339,16 +332,42 @@ async def test_the_token_endpoint_is_retried_when_it_fails_like_a_server():
 
     app = web.Application()
     app.router.add_post("/token", token)
+    async with serving(app) as origin, aiohttp.ClientSession() as session:
+        auth = ClientCredentials(session, f"{origin}/token", "id", SECRET,
+                                 retry_attempts=3, backoff_base_seconds=0.01)
+        assert await auth.token() == "fresh"
+        assert calls == 3
+
+
+async def test_the_next_link_is_found_among_other_rels_and_a_relative_one_is_resolved():
+    from aiohttp import web
+
+    async def organizations(request: web.Request) -> web.Response:
+        if request.query.get("page") == "2":
+            return web.json_response([{"id": 2}])
+        # rel="next" is not the first link, and relative: both are legal in an RFC 8288 header.
+        link = '<https://api.4me.com/v1/organizations>; rel="first", </v1/organizations?page=2>; rel="next"'
+        return web.json_response([{"id": 1}], headers={"Link": link})
+
+    app = web.Application()
+    app.router.add_get("/v1/organizations", organizations)
+    async with serving(app) as origin:
+        settings, _ = parse_settings({"account_id": "a", "base_url": f"{origin}/v1", "oauth_token": TOKEN})
+        async with open_client(settings, FAST) as client:
+            pages = [page async for page in client.pages("organizations", {"per_page": "1"})]
+    assert [page.records for page in pages] == [[{"id": 1}], [{"id": 2}]]
+    assert pages[0].next_url == f"{origin}/v1/organizations?page=2" and pages[1].next_url is None
+
+
+@contextlib.asynccontextmanager
+async def serving(app: aiohttp.web.Application) -> AsyncIterator[str]:
+    """Serve a small aiohttp app on 127.0.0.1 for one test; yields its origin."""
+    from aiohttp import web
+
     runner = web.AppRunner(app)
     await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    port = runner.addresses[0][1]
+    await web.TCPSite(runner, "127.0.0.1", 0).start()
     try:
-        async with aiohttp.ClientSession() as session:
-            auth = ClientCredentials(session, f"http://127.0.0.1:{port}/token", "id", SECRET,
-                                     retry_attempts=3, backoff_base_seconds=0.01)
-            assert await auth.token() == "fresh"
-            assert calls == 3
+        yield f"http://127.0.0.1:{runner.addresses[0][1]}"
     finally:
         await runner.cleanup()

@@ -1,4 +1,5 @@
-"""The rate governor with a fake clock: pauses, quota, Retry-After forms. No real waiting."""
+"""The rate governor on the virtual-time loop: pauses, quota, Retry-After forms. No real waiting:
+the loop's clock jumps to the next timer, and a test moves it itself with `t.now += seconds`."""
 
 import asyncio
 from datetime import datetime, timezone
@@ -6,6 +7,8 @@ from email.utils import format_datetime
 
 import pytest
 
+from tests.conftest import on_virtual_time
+from tests.virtual_time import VirtualTimeLoop
 from xurrent_async.governor import (
     MAX_DEFAULT_RETRY_AFTER_SECONDS,
     MAX_RETRY_AFTER_SECONDS,
@@ -14,25 +17,23 @@ from xurrent_async.governor import (
 )
 
 
-class FakeTime:
-    def __init__(self):
-        self.now = 1000.0
-
-    def clock(self) -> float:
-        return self.now
-
-    async def sleep(self, seconds: float) -> None:
-        self.now += seconds
-        await asyncio.sleep(0)
+def loop_clock() -> VirtualTimeLoop:
+    """The running test's loop: its `now` starts at 1000.0 and is the governor's clock."""
+    loop = asyncio.get_running_loop()
+    assert isinstance(loop, VirtualTimeLoop)
+    return loop
 
 
-def governor(t: FakeTime, **kwargs) -> RateGovernor:
+def governor(t: VirtualTimeLoop | None, **kwargs) -> RateGovernor:
     kwargs.setdefault("burst_limit", None)
-    return RateGovernor(clock=t.clock, sleep=t.sleep, **kwargs)
+    if t is None:  # a test that never waits
+        return RateGovernor(**kwargs)
+    return RateGovernor(clock=t.time, sleep=asyncio.sleep, **kwargs)
 
 
+@on_virtual_time
 async def test_a_429_pauses_every_request_on_the_token_until_retry_after():
-    t = FakeTime()
+    t = loop_clock()
     g = governor(t)
     await g.acquire()
     g.on_throttled(retry_after=30)
@@ -48,8 +49,9 @@ async def test_a_429_pauses_every_request_on_the_token_until_retry_after():
     assert g.stats.throttled == 1
 
 
+@on_virtual_time
 async def test_without_retry_after_the_pause_doubles_and_stays_bounded():
-    t = FakeTime()
+    t = loop_clock()
     g = governor(t)
     pauses = [g.on_throttled(None) for _ in range(12)]
     assert pauses[:3] == [2.0, 4.0, 8.0]
@@ -69,13 +71,13 @@ def test_retry_after_reads_seconds_and_http_dates_relative_to_the_server_clock()
 
 
 def test_an_absurd_retry_after_is_capped():
-    t = FakeTime()
-    g = governor(t)
+    g = governor(None)
     assert g.on_throttled(10**9) == MAX_RETRY_AFTER_SECONDS
 
 
+@on_virtual_time
 async def test_an_exhausted_quota_waits_for_the_reset_announced_by_the_server():
-    t = FakeTime()
+    t = loop_clock()
     g = governor(t, hourly_limit=3600)
     server_date = 1_800_000_000.0
     ticket = await g.acquire()
@@ -88,8 +90,9 @@ async def test_an_exhausted_quota_waits_for_the_reset_announced_by_the_server():
     assert g.stats.wait_seconds == pytest.approx(121.0)
 
 
+@on_virtual_time
 async def test_local_counting_stops_at_the_quota_even_before_any_header():
-    t = FakeTime()
+    t = loop_clock()
     g = governor(t, hourly_limit=10, hour_seconds=60)
     for _ in range(10):
         await g.acquire()
@@ -98,8 +101,9 @@ async def test_local_counting_stops_at_the_quota_even_before_any_header():
     assert t.now >= 1060.0  # the eleventh waited for the window to end
 
 
+@on_virtual_time
 async def test_a_token_shared_with_another_client_follows_the_servers_lower_figure():
-    t = FakeTime()
+    t = loop_clock()
     g = governor(t, hourly_limit=3600)
     ticket = await g.acquire()
     g.observe({"X-RateLimit-Remaining": "3", "X-RateLimit-Reset": "1800000100"}, 1_800_000_000.0)
@@ -111,8 +115,9 @@ async def test_a_token_shared_with_another_client_follows_the_servers_lower_figu
     assert t.now - before == pytest.approx(101.0)
 
 
+@on_virtual_time
 async def test_the_burst_window_lets_n_through_then_one_per_freed_slot():
-    t = FakeTime()
+    t = loop_clock()
     g = governor(t, burst_limit=20, burst_seconds=2.0, hourly_limit=None, burst_safety=0.03)
     sent: list[float] = []
     for _ in range(45):
@@ -125,8 +130,9 @@ async def test_the_burst_window_lets_n_through_then_one_per_freed_slot():
         assert sent[i + 20] - sent[i] >= 2.06 - 1e-9
 
 
+@on_virtual_time
 async def test_concurrent_waiters_share_the_window_in_order_and_never_exceed_it():
-    t = FakeTime()
+    t = loop_clock()
     g = governor(t, burst_limit=5, burst_seconds=1.0, hourly_limit=None, burst_safety=0.0)
     order: list[tuple[int, float]] = []
 
@@ -142,8 +148,9 @@ async def test_concurrent_waiters_share_the_window_in_order_and_never_exceed_it(
     assert all(times[i + 5] - times[i] >= 1.0 for i in range(len(times) - 5))
 
 
+@on_virtual_time
 async def test_a_slot_is_held_while_its_request_is_in_flight_and_a_window_after_its_response():
-    t = FakeTime()
+    t = loop_clock()
     g = governor(t, burst_limit=2, burst_seconds=1.0, hourly_limit=None, burst_safety=0.0)
     first = await g.acquire()
     second = await g.acquire()
@@ -157,8 +164,9 @@ async def test_a_slot_is_held_while_its_request_is_in_flight_and_a_window_after_
     g.release(second)
 
 
+@on_virtual_time
 async def test_the_quota_is_checked_again_after_waiting_for_a_burst_slot():
-    t = FakeTime()
+    t = loop_clock()
     g = governor(t, burst_limit=1, burst_seconds=1.0, hourly_limit=3, hour_seconds=60)
     sent: list[float] = []
 
@@ -172,8 +180,9 @@ async def test_the_quota_is_checked_again_after_waiting_for_a_burst_slot():
     assert len([when for when in sent if when < 1060.0]) == 3
 
 
+@on_virtual_time
 async def test_useful_concurrency_is_what_the_burst_limit_can_keep_busy_at_the_round_trip_seen():
-    t = FakeTime()
+    t = loop_clock()
     unlimited = governor(t)
     limited = governor(t, burst_limit=20, burst_seconds=2.0)  # 10 requests/s
     assert limited.useful_in_flight(8) == 8  # nothing known yet: every slot

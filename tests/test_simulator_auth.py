@@ -13,22 +13,17 @@ ACCOUNT = {"X-Xurrent-Account": "sim-account"}
 CREDENTIALS = {"grant_type": "client_credentials", "client_id": "sim-client", "client_secret": "sim-secret"}
 
 
-@pytest.fixture
-async def session():
-    async with aiohttp.ClientSession() as s:
-        yield s
 
-
-async def get(session: aiohttp.ClientSession, url: str, headers: dict[str, str]) -> tuple[int, dict, object]:
-    async with session.get(url, headers=headers) as r:
+async def get(bare_session: aiohttp.ClientSession, url: str, headers: dict[str, str]) -> tuple[int, dict, object]:
+    async with bare_session.get(url, headers=headers) as r:
         return r.status, dict(r.headers), await r.json()
 
 
 @pytest.mark.parametrize("authorization", [None, "Bearer nope", "Bearer ", "Basic c2ltLXRva2Vu", "sim-token"])
-async def test_missing_or_bad_tokens_are_401_without_rate_limit_headers(session, authorization) -> None:
+async def test_missing_or_bad_tokens_are_401_without_rate_limit_headers(bare_session, authorization) -> None:
     async with running_simulator(SimConfig(records=5)) as sim:
         headers = dict(ACCOUNT) if authorization is None else {**ACCOUNT, "Authorization": authorization}
-        status, h, body = await get(session, f"{sim.base_url}/organizations", headers)
+        status, h, body = await get(bare_session, f"{sim.base_url}/organizations", headers)
     assert (status, body) == (401, {"message": "Unauthorized"})
     assert not any(k.startswith("X-RateLimit") for k in h)
     assert h["Content-Type"] == "application/json; charset=utf-8"
@@ -38,38 +33,38 @@ async def test_missing_or_bad_tokens_are_401_without_rate_limit_headers(session,
     ("account_headers", "message"),
     [({}, "Unknown account: "), ({"X-Xurrent-Account": "other"}, "Unknown account: other")],
 )
-async def test_a_missing_or_wrong_account_is_404(session, account_headers, message) -> None:
+async def test_a_missing_or_wrong_account_is_404(bare_session, account_headers, message) -> None:
     async with running_simulator(SimConfig(records=5)) as sim:
         headers = {"Authorization": "Bearer sim-token", **account_headers}
-        status, h, body = await get(session, f"{sim.base_url}/organizations", headers)
+        status, h, body = await get(bare_session, f"{sim.base_url}/organizations", headers)
     assert (status, body) == (404, {"message": message})
     assert "X-RateLimit-Remaining" in h
 
 
-async def test_the_legacy_account_header_works(session) -> None:
+async def test_the_legacy_account_header_works(bare_session) -> None:
     async with running_simulator(SimConfig(records=5)) as sim:
         headers = {"Authorization": "Bearer sim-token", "X-4me-Account": "sim-account"}
-        assert (await get(session, f"{sim.base_url}/organizations", headers))[0] == 200
+        assert (await get(bare_session, f"{sim.base_url}/organizations", headers))[0] == 200
 
 
-async def test_client_credentials_flow_and_expiry(session) -> None:
+async def test_client_credentials_flow_and_expiry(bare_session) -> None:
     clock = FakeClock()
     async with running_simulator(SimConfig(records=5, token_ttl_seconds=600), clock=clock) as sim:
-        async with session.post(sim.token_url, data=CREDENTIALS) as r:
+        async with bare_session.post(sim.token_url, data=CREDENTIALS) as r:
             assert r.status == 200
             grant = await r.json()
         assert set(grant) == {"access_token", "token_type", "expires_in"}
         assert (grant["token_type"], grant["expires_in"]) == ("Bearer", 600)
         headers = {**ACCOUNT, "Authorization": f"Bearer {grant['access_token']}"}
-        assert (await get(session, f"{sim.base_url}/projects", headers))[0] == 200
+        assert (await get(bare_session, f"{sim.base_url}/projects", headers))[0] == 200
         clock.advance(599)
-        assert (await get(session, f"{sim.base_url}/projects", headers))[0] == 200
+        assert (await get(bare_session, f"{sim.base_url}/projects", headers))[0] == 200
         clock.advance(1)
-        status, h, body = await get(session, f"{sim.base_url}/projects", headers)
+        status, h, body = await get(bare_session, f"{sim.base_url}/projects", headers)
         assert (status, body) == (401, {"message": "Unauthorized"}) and "X-RateLimit-Limit" not in h
         # HTTP Basic client authentication is accepted as well.
         basic = base64.b64encode(b"sim-client:sim-secret").decode()
-        async with session.post(sim.token_url, data={"grant_type": "client_credentials"},
+        async with bare_session.post(sim.token_url, data={"grant_type": "client_credentials"},
                                 headers={"Authorization": f"Basic {basic}"}) as r:
             assert r.status == 200
         assert sim.stats.token_requests == 2
@@ -85,21 +80,21 @@ async def test_client_credentials_flow_and_expiry(session) -> None:
         ({"client_id": "sim-client", "client_secret": "sim-secret"}, "unsupported_grant_type"),
     ],
 )
-async def test_bad_token_requests_are_400(session, form, error) -> None:
-    async with running_simulator(SimConfig(records=5)) as sim, session.post(sim.token_url, data=form) as r:
+async def test_bad_token_requests_are_400(bare_session, form, error) -> None:
+    async with running_simulator(SimConfig(records=5)) as sim, bare_session.post(sim.token_url, data=form) as r:
         assert r.status == 400
         body = await r.json()
     assert body["error"] == error and body["error_description"]
 
 
-async def test_not_found_and_forbidden(session) -> None:
+async def test_not_found_and_forbidden(bare_session) -> None:
     headers = {**ACCOUNT, "Authorization": "Bearer sim-token"}
     async with running_simulator(SimConfig(records=5, forbidden=("projects",))) as sim:
-        status, h, body = await get(session, f"{sim.base_url}/projects", headers)
+        status, h, body = await get(bare_session, f"{sim.base_url}/projects", headers)
         assert status == 403 and isinstance(body["message"], str) and "X-RateLimit-Remaining" in h
-        assert (await get(session, f"{sim.base_url}/requests", headers))[:3:2] == (404, {"message": "Not found"})
-        assert (await get(session, f"{sim.base_url}/products/1", headers))[:3:2] == (404, {"message": "Not found"})
-        assert (await get(session, f"{sim.base_url}/products/x", headers))[0] == 404
-        assert (await get(session, f"{sim.origin}/elsewhere", headers))[0] == 404
+        assert (await get(bare_session, f"{sim.base_url}/requests", headers))[:3:2] == (404, {"message": "Not found"})
+        assert (await get(bare_session, f"{sim.base_url}/products/1", headers))[:3:2] == (404, {"message": "Not found"})
+        assert (await get(bare_session, f"{sim.base_url}/products/x", headers))[0] == 404
+        assert (await get(bare_session, f"{sim.origin}/elsewhere", headers))[0] == 404
         assert sim.stats.requests == 4
         assert sim.stats.requests_by_collection == {"projects": 1, "requests": 1, "products": 2}

@@ -11,17 +11,10 @@ import pytest
 
 from xurrent_async.simulator import FaultConfig, SimConfig, running_simulator
 
-HEADERS = {"Authorization": "Bearer sim-token", "X-Xurrent-Account": "sim-account"}
-
 
 def config(seed: int = 1, **faults: object) -> SimConfig:
     return SimConfig(records=50, seed=seed, burst_limit=None, hourly_limit=1000, faults=FaultConfig(**faults))  # type: ignore[arg-type]
 
-
-@pytest.fixture
-async def session():
-    async with aiohttp.ClientSession(headers=HEADERS) as s:
-        yield s
 
 
 async def test_html_5xx(session) -> None:

@@ -8,13 +8,12 @@ import asyncio
 import aiohttp
 import pytest
 
+from tests.conftest import HEADERS, unlimited
 from xurrent_async.simulator import REMOVE, FakeClock, FaultConfig, SimConfig, running_simulator
-
-HEADERS = {"Authorization": "Bearer sim-token", "X-Xurrent-Account": "sim-account"}
 
 
 def config(**kwargs: object) -> SimConfig:
-    return SimConfig(**{"records": 30, "burst_limit": None, "hourly_limit": None, **kwargs})  # type: ignore[arg-type]
+    return unlimited(**{"records": 30, **kwargs})
 
 
 async def _list(session: aiohttp.ClientSession, url: str, **params: str) -> list[dict]:

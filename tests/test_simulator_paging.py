@@ -10,14 +10,11 @@ from urllib.parse import parse_qsl, quote, urlsplit
 import aiohttp
 import pytest
 
-from xurrent_async.simulator import SimConfig, running_simulator
+from tests.conftest import unlimited
+from xurrent_async.simulator import running_simulator
 
 PLUS_TWO = timezone(timedelta(hours=2))
-HEADERS = {"Authorization": "Bearer sim-token", "X-Xurrent-Account": "sim-account"}
 
-
-def config(**kwargs: object) -> SimConfig:
-    return SimConfig(**{"burst_limit": None, "hourly_limit": None, **kwargs})  # type: ignore[arg-type]
 
 
 def epoch(timestamp: str) -> int:
@@ -43,15 +40,10 @@ async def walk(session: aiohttp.ClientSession, url: str) -> tuple[list[dict], li
     return records, pages
 
 
-@pytest.fixture
-async def session():
-    async with aiohttp.ClientSession(headers=HEADERS) as s:
-        yield s
-
 
 @pytest.mark.parametrize("per_page", [None, 7, 100, 250])
 async def test_a_walk_returns_every_record_once_in_order(session, per_page: int | None) -> None:
-    async with running_simulator(config(records=333)) as sim:
+    async with running_simulator(unlimited(records=333)) as sim:
         query = "" if per_page is None else f"?per_page={per_page}"
         records, pages = await walk(session, f"{sim.base_url}/products{query}")
         truth = sim.truth("products")
@@ -70,7 +62,7 @@ async def test_a_walk_returns_every_record_once_in_order(session, per_page: int 
 
 
 async def test_a_filtered_walk_keeps_every_other_query_parameter(session) -> None:
-    async with running_simulator(config(records=2_000)) as sim:
+    async with running_simulator(unlimited(records=2_000)) as sim:
         truth = sim.truth("products")
         times = sorted(epoch(r["updated_at"]) for r in truth.values())
         lo, hi = times[200], times[1_500]
@@ -93,17 +85,17 @@ async def test_a_filtered_walk_keeps_every_other_query_parameter(session) -> Non
 
 
 async def test_an_empty_result_is_an_empty_array_without_next(session) -> None:
-    async with running_simulator(config(records=50)) as sim:
+    async with running_simulator(unlimited(records=50)) as sim:
         async with session.get(f"{sim.base_url}/projects?updated_at=>2100-01-01T00:00:00Z") as r:
             assert r.status == 200 and await r.json() == []
             assert "Link" not in r.headers
             assert r.headers["X-Pagination-Total-Entries"] == "0"
-    async with running_simulator(config(records=0)) as sim, session.get(f"{sim.base_url}/projects") as r:
+    async with running_simulator(unlimited(records=0)) as sim, session.get(f"{sim.base_url}/projects") as r:
         assert r.status == 200 and await r.json() == [] and "Link" not in r.headers
 
 
 async def test_records_changed_mid_walk_do_not_shift_the_others(session) -> None:
-    async with running_simulator(config(records=500)) as sim:
+    async with running_simulator(unlimited(records=500)) as sim:
         order = by_updated(sim.truth("organizations"))
         seen: list[int] = []
         url: str | None = f"{sim.base_url}/organizations?per_page=50"
@@ -120,7 +112,7 @@ async def test_records_changed_mid_walk_do_not_shift_the_others(session) -> None
 
 @pytest.mark.parametrize("mode", ["all", "last"])
 async def test_the_record_cap_stops_the_walk_and_says_throttled(session, mode: str) -> None:
-    async with running_simulator(config(records=120, record_cap=45, throttled_header=mode)) as sim:
+    async with running_simulator(unlimited(records=120, record_cap=45, throttled_header=mode)) as sim:
         records, pages = await walk(session, f"{sim.base_url}/projects")
         assert [r["id"] for r in records] == by_updated(sim.truth("projects"))[:45]
         assert [len(await p.json()) for p in pages] == [20, 20, 5]
@@ -133,7 +125,7 @@ async def test_the_record_cap_stops_the_walk_and_says_throttled(session, mode: s
 
 
 async def test_the_cap_counts_across_per_page_changes_and_exact_fits(session) -> None:
-    async with running_simulator(config(records=100, record_cap=40)) as sim:
+    async with running_simulator(unlimited(records=100, record_cap=40)) as sim:
         records, pages = await walk(session, f"{sim.base_url}/projects?per_page=40")
         assert len(records) == 40 and len(pages) == 1 and "next" not in pages[0].links
         assert pages[0].headers["X-Pagination-Throttled"] == "true"
@@ -150,14 +142,14 @@ async def test_the_cap_counts_across_per_page_changes_and_exact_fits(session) ->
     ],
 )
 async def test_sort_orders(session, sort: str, key) -> None:
-    async with running_simulator(config(records=250)) as sim:
+    async with running_simulator(unlimited(records=250)) as sim:
         records, _ = await walk(session, f"{sim.base_url}/organizations?per_page=33&sort={sort}")
         truth = sim.truth("organizations")
     assert [r["id"] for r in records] == [r["id"] for r in sorted(truth.values(), key=key)]
 
 
 async def test_unsortable_fields_and_bad_cursors_are_400(session) -> None:
-    async with running_simulator(config(records=30)) as sim:
+    async with running_simulator(unlimited(records=30)) as sim:
         async with session.get(f"{sim.base_url}/products?sort=name,-id") as r:
             assert r.status == 400 and await r.json() == {"message": "Sorting not allowed on fields: name"}
         async with session.get(f"{sim.base_url}/products?search_after=not*a*cursor") as r:
@@ -169,13 +161,13 @@ async def test_unsortable_fields_and_bad_cursors_are_400(session) -> None:
 
 
 async def test_links_can_name_another_host(session) -> None:
-    async with running_simulator(config(records=30, link_base_url="https://api.4me.com/v1")) as sim:
+    async with running_simulator(unlimited(records=30, link_base_url="https://api.4me.com/v1")) as sim:
         async with session.get(f"{sim.base_url}/organizations?per_page=10") as r:
             assert str(r.links["next"]["url"]).startswith("https://api.4me.com/v1/organizations?per_page=10&")
 
 
 async def test_page_is_ignored_and_per_page_defaults_follow_the_config(session) -> None:
-    async with running_simulator(config(records=30, per_page_default=8, per_page_max=12)) as sim:
+    async with running_simulator(unlimited(records=30, per_page_default=8, per_page_max=12)) as sim:
         async with session.get(f"{sim.base_url}/organizations?page=3") as r:
             assert len(await r.json()) == 8 and r.headers["X-Pagination-Current-Page"] == "1"
         async with session.get(f"{sim.base_url}/organizations?per_page=50") as r:

@@ -8,6 +8,7 @@ from urllib.parse import quote
 import aiohttp
 import pytest
 
+from tests.conftest import HEADERS
 from xurrent_async.simulator import SimConfig, running_simulator
 from xurrent_async.simulator.query import (
     FieldFilter,
@@ -18,7 +19,6 @@ from xurrent_async.simulator.query import (
     parse_sort,
 )
 
-HEADERS = {"Authorization": "Bearer sim-token", "X-Xurrent-Account": "sim-account"}
 T = 1_767_225_600  # 2026-01-01T00:00:00Z
 Z = "2026-01-01T00:00:00Z"
 

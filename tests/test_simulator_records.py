@@ -13,13 +13,12 @@ import urllib.request
 from datetime import datetime, timedelta, timezone
 from email.utils import formatdate, parsedate_to_datetime
 
-import aiohttp
 import pytest
 
+from tests.conftest import HEADERS, unlimited
 from xurrent_async.simulator import (
     COLLECTIONS,
     FakeClock,
-    SimConfig,
     SimulatorThread,
     SystemClock,
     running_simulator,
@@ -27,7 +26,6 @@ from xurrent_async.simulator import (
 from xurrent_async.simulator.records import RENDERERS
 from xurrent_async.simulator.timefmt import TimestampFormatter, parse_iso
 
-HEADERS = {"Authorization": "Bearer sim-token", "X-Xurrent-Account": "sim-account"}
 TIMESTAMP = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}[+-]\d{2}:\d{2}")
 TYPES = {"organizations": "Organization", "products": "Product", "projects": "Project"}
 # The documented enumerations (xurrent-api contract), legacy depreciation methods included.
@@ -46,9 +44,6 @@ DIRECTORY = {"id": "sim-directory", "name": "Sim Directory — Hôtel \"Central\
 JSON_KINDS = {str, int, float, bool, type(None), list, dict}
 
 
-def config(**kwargs: object) -> SimConfig:
-    return SimConfig(**{"burst_limit": None, "hourly_limit": None, **kwargs})  # type: ignore[arg-type]
-
 
 def zulu(seconds: float) -> str:
     return datetime.fromtimestamp(seconds, timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
@@ -57,11 +52,6 @@ def zulu(seconds: float) -> str:
 def epoch(timestamp: str) -> float:
     return datetime.fromisoformat(timestamp).timestamp()
 
-
-@pytest.fixture
-async def session():
-    async with aiohttp.ClientSession(headers=HEADERS) as s:
-        yield s
 
 
 def check_ref(ref: object, kind: str) -> None:
@@ -80,7 +70,7 @@ def check_ref(ref: object, kind: str) -> None:
 
 async def test_records_have_the_documented_shapes() -> None:
     end = 1_767_225_600
-    async with running_simulator(config(records=600, data_end=end)) as sim:
+    async with running_simulator(unlimited(records=600, data_end=end)) as sim:
         truth = {name: sim.truth(name) for name in COLLECTIONS}
     nulls = total = 0
     offsets = set()
@@ -156,7 +146,7 @@ def test_timestamps_use_the_account_offset_and_its_summer_shift(offset: int) -> 
 
 
 async def test_truth_equals_what_get_returns_and_lists_honour_fields(session) -> None:
-    async with running_simulator(config(records=150)) as sim:
+    async with running_simulator(unlimited(records=150)) as sim:
         for name in COLLECTIONS:
             truth = sim.truth(name)
             for record_id in list(truth)[::15]:
@@ -188,7 +178,7 @@ async def test_truth_equals_what_get_returns_and_lists_honour_fields(session) ->
 
 async def test_touch_and_set_updated_at(session) -> None:
     clock = FakeClock(1_800_000_000.7)
-    async with running_simulator(config(records=40), clock=clock) as sim:
+    async with running_simulator(unlimited(records=40), clock=clock) as sim:
         first, second = sim.ids("projects")[:2]
         before = sim.truth("projects")
         sim.touch("projects", [first])
@@ -209,7 +199,7 @@ async def test_touch_and_set_updated_at(session) -> None:
 
 async def test_changes_per_second_change_records_as_the_clock_moves(session) -> None:
     clock = FakeClock(1_800_000_000.0)
-    async with running_simulator(config(records=1_000, changes_per_second=0.01), clock=clock) as sim:
+    async with running_simulator(unlimited(records=1_000, changes_per_second=0.01), clock=clock) as sim:
         recent = f"{sim.base_url}/organizations?per_page=100&updated_at=>={zulu(1_800_000_000)}"
         async with session.get(recent) as r:
             assert await r.json() == []
@@ -224,18 +214,18 @@ async def test_changes_per_second_change_records_as_the_clock_moves(session) -> 
 
 async def test_the_date_header_follows_the_simulator_clock(session) -> None:
     clock = FakeClock(1_800_000_000.9)
-    async with running_simulator(config(records=5), clock=clock) as sim:
+    async with running_simulator(unlimited(records=5), clock=clock) as sim:
         async with session.get(f"{sim.base_url}/products") as r:
             assert r.headers["Date"] == formatdate(1_800_000_000, usegmt=True)
         async with session.get(f"{sim.base_url}/products", headers={"Authorization": "Bearer x"}) as r:
             assert r.status == 401 and r.headers["Date"] == formatdate(1_800_000_000, usegmt=True)
-    async with running_simulator(config(records=5), clock=SystemClock(skew_seconds=7200)) as sim:
+    async with running_simulator(unlimited(records=5), clock=SystemClock(skew_seconds=7200)) as sim:
         async with session.get(f"{sim.base_url}/products") as r:
             assert abs(parsedate_to_datetime(r.headers["Date"]).timestamp() - (time.time() + 7200)) < 5
 
 
 async def test_request_ids_content_type_and_gzip(session) -> None:
-    async with running_simulator(config(records=100)) as sim:
+    async with running_simulator(unlimited(records=100)) as sim:
         ids = set()
         for encoding, expected in (("gzip, deflate", "gzip"), ("deflate", "deflate"), ("identity", None)):
             async with session.get(f"{sim.base_url}/products?per_page=100",
@@ -248,7 +238,7 @@ async def test_request_ids_content_type_and_gzip(session) -> None:
 
 
 def test_simulator_thread_serves_synchronous_callers() -> None:
-    with SimulatorThread(config(records=30)) as sim:
+    with SimulatorThread(unlimited(records=30)) as sim:
         request = urllib.request.Request(f"{sim.base_url}/products?per_page=100", headers=HEADERS)
         with urllib.request.urlopen(request, timeout=10) as r:
             first = json.loads(r.read())
@@ -265,7 +255,7 @@ def test_simulator_thread_serves_synchronous_callers() -> None:
 async def test_a_million_records_per_collection_stay_small(session, record_property) -> None:
     tracemalloc.start()
     try:
-        async with running_simulator(config(records=1_000_000)) as sim:
+        async with running_simulator(unlimited(records=1_000_000)) as sim:
             for name in COLLECTIONS:
                 fields = ",".join(RENDERERS[name].all_fields)
                 url: str | None = f"{sim.base_url}/{name}?per_page=100&fields={fields}"

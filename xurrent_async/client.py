@@ -3,7 +3,7 @@
 One `XurrentClient` per sync: one aiohttp session (pool sized to the concurrency, gzip, timeout,
 TLS verified) and one pool of credentials, each with its token provider and rate governor; every
 request goes to the credential that can send it soonest. `get_page` sends one list request with
-retries; `pages` follows `Link rel="next"` to the end of a query.
+retries; `pages` follows `Link rel="next"` (as aiohttp parses it) to the end of a query.
 
 Retry policy (the `backoff` library drives the attempts):
 * 5xx, timeouts, connection errors and unusable 200 bodies: exponential backoff with full jitter,
@@ -44,8 +44,6 @@ XURRENT_DOMAINS = ("xurrent.com", "xurrent.qa", "xurrent-demo.com", "4me.com", "
 # A single request that keeps getting 429s for this long gives up: something is wrong with the token.
 MAX_THROTTLED_SECONDS_PER_REQUEST = 2 * 3600.0
 USER_AGENT = "xurrent-fivetran-connector/1.0"
-
-_LINK_NEXT = re.compile(r'<([^>]+)>\s*;[^,]*rel="?next"?')
 
 
 @dataclass
@@ -168,7 +166,7 @@ class XurrentClient:
                 try:
                     self.stats.requests += 1
                     try:
-                        status, headers, body = await self._send(url, params, token)
+                        status, headers, body, next_url = await self._send(url, params, token)
                     except asyncio.TimeoutError:
                         self._count("timeout")
                         raise _Retryable(
@@ -211,18 +209,21 @@ class XurrentClient:
             if status >= 400:
                 raise ApiError(status, path, _api_message(body), hint=_hint(status))
             member.governor.on_success()
-            return self._page(status, headers, body, path, server_date)
+            return self._page(status, headers, body, path, server_date, next_url)
 
     async def _send(
         self, url: str, params: Mapping[str, str] | None, token: str
-    ) -> tuple[int, Mapping[str, str], bytes]:
+    ) -> tuple[int, Mapping[str, str], bytes, str | None]:
+        """Status, headers, body and the Link rel="next" URL (aiohttp parses the header and resolves
+        a relative link against the request's URL; `get_page` checks the host before following it)."""
         headers = {"Authorization": f"Bearer {token}"}
         async with self._session.get(url, params=params, headers=headers, allow_redirects=False) as resp:
             body = await resp.read()
-            return resp.status, resp.headers, body
+            link = resp.links.get("next")
+            return resp.status, resp.headers, body, str(link["url"]) if link else None
 
     def _page(self, status: int, headers: Mapping[str, str], body: bytes, path: str,
-              server_date: float | None) -> Page:
+              server_date: float | None, next_url: str | None) -> Page:
         content_type = headers.get("Content-Type", "")
         if "json" not in content_type:
             self._count("not_json")
@@ -242,7 +243,7 @@ class XurrentClient:
             path=path,
             total_entries=_int(headers.get("X-Pagination-Total-Entries")),
             throttled=headers.get("X-Pagination-Throttled", "").strip().lower() == "true",
-            next_url=_next_link(headers.get("Link")),
+            next_url=next_url,
             server_date=server_date,
         )
 
@@ -272,13 +273,6 @@ class XurrentClient:
 
     def _on_backoff(self, details: Any) -> None:
         self.stats.retries += 1
-
-
-def _next_link(header: str | None) -> str | None:
-    if not header:
-        return None
-    match = _LINK_NEXT.search(header)
-    return match.group(1) if match else None
 
 
 def _int(value: str | None) -> int | None:

@@ -18,7 +18,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 PACKAGE = "xurrent_async"
 # Development tools inside the package: they import the runtime modules, never the reverse.
-DEV_ONLY = ("simulator", "bench", "bench.py", "demo.py", "staging.py")
+DEV_ONLY = ("simulator", "bench", "demo.py", "staging.py")
 TOP_LEVEL = ("connector.py", "requirements.txt")
 
 

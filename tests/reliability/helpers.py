@@ -3,6 +3,7 @@ and secret scanning of everything a sync leaves behind."""
 
 from __future__ import annotations
 
+import dataclasses
 import threading
 import time
 from bisect import bisect_left
@@ -13,45 +14,36 @@ from typing import Any
 
 import pytest
 
+from tests.conftest import FAST as RETRY_FAST
+from tests.conftest import SIM_ACCOUNT, unlimited
+from tests.conftest import configuration as shared_configuration
 from tests.fakes import RecordingSink
 from tests.sdk_harness import differences, saved_progress
 from xurrent_async.resources import parse_timestamp
 from xurrent_async.settings import Settings, parse_settings
 from xurrent_async.simulator import COLLECTIONS, SimConfig
 from xurrent_async.state import Interval, from_iso, gaps, merge, to_iso
-from xurrent_async.tuning import Tuning
 
 # Distinctive credentials: if any of them shows up in an output, it was leaked, not coincidence.
 TOKEN = "xpat-Rel1ab1l1ty-7c3e9f41d2b8a605"
 CLIENT_ID = "reliability-client"
 CLIENT_SECRET = "xcs-Sup3rS3cret-4b1d9e0c7a2f8356"
-ACCOUNT = "sim-account"
-FAST = Tuning(backoff_base_seconds=0.01, backoff_max_seconds=0.05, checkpoint_seconds=0.2)
+ACCOUNT = SIM_ACCOUNT
+FAST = dataclasses.replace(RETRY_FAST, checkpoint_seconds=0.2)
 # For a switch flipped mid-sync (FlipSink): checkpoints by rows only (every page of 100), so where
 # they fall among the events is the same on any machine, and a queue of two pages, so that with two
 # requests in flight the extraction is never more than a few pages ahead of the sink.
-STEPPED = Tuning(backoff_base_seconds=0.01, backoff_max_seconds=0.05, checkpoint_rows=100,
-                 checkpoint_seconds=3600.0, queue_pages=2)
+STEPPED = dataclasses.replace(RETRY_FAST, checkpoint_rows=100, checkpoint_seconds=3600.0, queue_pages=2)
 
 
 def sim_config(**kwargs: Any) -> SimConfig:
     """No rate limits unless asked (the governor has its own tests), our distinctive credentials."""
-    kwargs.setdefault("burst_limit", None)
-    kwargs.setdefault("hourly_limit", None)
-    kwargs.setdefault("tokens", (TOKEN,))
-    kwargs.setdefault("oauth_clients", {CLIENT_ID: CLIENT_SECRET})
-    return SimConfig(**kwargs)
+    return unlimited(**{"tokens": (TOKEN,), "oauth_clients": {CLIENT_ID: CLIENT_SECRET}, **kwargs})
 
 
 def configuration(sim: Any, *, oauth: bool = False, **extra: str) -> dict[str, str]:
-    config = {"account_id": ACCOUNT, "base_url": sim.base_url, "burst_limit": "10000",
-              "rate_limit_per_hour": "1000000"}
-    if oauth:
-        config.update(client_id=CLIENT_ID, client_secret=CLIENT_SECRET, oauth_token_url=sim.token_url)
-    else:
-        config["oauth_token"] = TOKEN
-    config.update(extra)
-    return config
+    return shared_configuration(sim, token=TOKEN, oauth_client=(CLIENT_ID, CLIENT_SECRET) if oauth else None,
+                                **extra)
 
 
 def settings_for(sim: Any, *, oauth: bool = False, **extra: str) -> Settings:

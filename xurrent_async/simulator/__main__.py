@@ -17,6 +17,7 @@ from collections.abc import Sequence
 
 from .clock import SystemClock
 from .config import COLLECTIONS, FaultConfig, SimConfig
+from .runner import serving
 from .server import Simulator
 
 _FAULT_FIELDS = {f.name: f for f in dataclasses.fields(FaultConfig)}
@@ -103,8 +104,12 @@ def config_from(args: argparse.Namespace) -> SimConfig:
 
 
 async def serve(config: SimConfig, port: int, skew: float) -> None:
-    sim = Simulator(config, clock=SystemClock(skew))
-    await sim.start(port)
+    async with serving(Simulator(config, clock=SystemClock(skew)), port) as sim:
+        announce(sim, config)
+        await asyncio.Event().wait()
+
+
+def announce(sim: Simulator, config: SimConfig) -> None:
     client_id, secret = next(iter(config.oauth_clients.items()), ("-", "-"))
     token = config.tokens[0] if config.tokens else "-"
     tokens = "\n".join(f"  personal token  {t}" if config.user_of(t) == t else
@@ -121,10 +126,6 @@ async def serve(config: SimConfig, port: int, skew: float) -> None:
         "Ctrl-C stops it.",
         flush=True,
     )
-    try:
-        await asyncio.Event().wait()
-    finally:
-        await sim.stop()
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -1,5 +1,8 @@
-"""Ways to run a Simulator: in the current event loop, or in a daemon thread with its own loop
-(for synchronous callers: a connector run in a subprocess, the demo, the benchmark)."""
+"""Ways to run a Simulator: serve it in the current event loop, or in a daemon thread with its own
+loop (for synchronous callers: a connector run in a subprocess, the demo, the benchmark).
+
+The one module that puts the pieces together: runner → app (handlers) → listing → server
+(the Simulator), never back."""
 
 from __future__ import annotations
 
@@ -9,22 +12,42 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from types import TracebackType
 
+from aiohttp import web
+
+from .app import build_app
 from .clock import Clock
 from .config import SimConfig
-from .server import Simulator
+from .server import HOST, Simulator
+
+
+async def start(sim: Simulator, port: int = 0) -> web.AppRunner:
+    """Serve `sim` on 127.0.0.1 (an ephemeral port by default) in the running loop; sets `sim.port`.
+    `await runner.cleanup()` stops it."""
+    # handler_cancellation: a stalled handler ends when its client gives up.
+    runner = web.AppRunner(build_app(sim), handler_cancellation=True, shutdown_timeout=0.5, access_log=None)
+    await runner.setup()
+    await web.TCPSite(runner, HOST, port).start()
+    sim.port = runner.addresses[0][1]
+    return runner
+
+
+@asynccontextmanager
+async def serving(sim: Simulator, port: int = 0) -> AsyncIterator[Simulator]:
+    """`async with serving(sim) as sim:` serves an existing Simulator until the block ends."""
+    runner = await start(sim, port)
+    try:
+        yield sim
+    finally:
+        await runner.cleanup()
 
 
 @asynccontextmanager
 async def running_simulator(
     config: SimConfig | None = None, *, clock: Clock | None = None, port: int = 0
 ) -> AsyncIterator[Simulator]:
-    """Serve on 127.0.0.1 (an ephemeral port by default) in the running loop."""
-    sim = Simulator(config, clock=clock)
-    await sim.start(port)
-    try:
+    """A new Simulator of `config`, served in the running loop while the block runs."""
+    async with serving(Simulator(config, clock=clock), port) as sim:
         yield sim
-    finally:
-        await sim.stop()
 
 
 class SimulatorThread:
@@ -51,7 +74,7 @@ class SimulatorThread:
         loop = self._loop = asyncio.new_event_loop()
         asyncio.set_event_loop(loop)
         try:
-            loop.run_until_complete(self.simulator.start(self._port))
+            runner = loop.run_until_complete(start(self.simulator, self._port))
         except BaseException as exc:  # reported to start() in the caller's thread
             self._error = exc
             self._ready.set()
@@ -61,7 +84,7 @@ class SimulatorThread:
         try:
             loop.run_forever()
         finally:
-            loop.run_until_complete(self.simulator.stop())
+            loop.run_until_complete(runner.cleanup())
             loop.close()
 
     def stop(self) -> None:

@@ -1,5 +1,6 @@
-"""The Simulator: configuration, clock, data and counters of one server, its start/stop, and the
-helpers tests use to inspect and change the data while it runs."""
+"""The Simulator: configuration, clock, data and counters of one server, and the helpers tests use
+to inspect and change the data while it runs. What serves it over HTTP is runner.py (which builds
+app.py's handlers around it): this module imports neither."""
 
 from __future__ import annotations
 
@@ -7,8 +8,6 @@ import asyncio
 import random
 import time
 from collections.abc import Awaitable, Callable, Iterable, Mapping
-
-from aiohttp import web
 
 from .auth import TokenStore
 from .clock import Clock, SystemClock
@@ -38,28 +37,10 @@ class Simulator:
         # request on its way in and out without waiting (the clock above is the server's date).
         self.monotonic: Callable[[], float] = time.monotonic
         self.sleep: Callable[[float], Awaitable[None]] = asyncio.sleep
-        self.port: int | None = None
-        self._runner: web.AppRunner | None = None
+        self.port: int | None = None  # set by runner.py while it serves
         # Called (in the simulator's thread) with the collection and query of each authenticated
         # request about to be answered, after faults: tests change data at an exact moment with it.
         self.before_serving: Callable[[str, Mapping[str, str]], None] | None = None
-
-    # -- lifecycle ---------------------------------------------------------------------------
-    async def start(self, port: int = 0) -> None:
-        from .app import build_app  # app.py needs this class; importing late avoids a cycle
-
-        # handler_cancellation: a stalled handler ends when its client gives up.
-        runner = web.AppRunner(build_app(self), handler_cancellation=True, shutdown_timeout=0.5, access_log=None)
-        await runner.setup()
-        site = web.TCPSite(runner, HOST, port)
-        await site.start()
-        self._runner = runner
-        self.port = runner.addresses[0][1]
-
-    async def stop(self) -> None:
-        if self._runner is not None:
-            await self._runner.cleanup()
-            self._runner = None
 
     @property
     def origin(self) -> str:
