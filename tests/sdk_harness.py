@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from xurrent_async.resources import BY_TABLE, RowMapper
+from xurrent_async.staging import DEV_ONLY
 
 REPO = Path(__file__).resolve().parent.parent
 FIVETRAN = Path(sys.executable).parent / "fivetran"
@@ -43,7 +44,7 @@ def make_project(root: Path, *, copy_package: bool = False, tuning: dict[str, ob
     if copy_package:
         if not package.exists():
             shutil.copytree(REPO / "xurrent_async", package,
-                            ignore=shutil.ignore_patterns("__pycache__", "simulator", "bench", "demo.py"))
+                            ignore=shutil.ignore_patterns("__pycache__", *DEV_ONLY))
             if tuning:
                 with (package / "tuning.py").open("a", encoding="utf-8") as handle:
                     handle.write(f"\nDEFAULT_TUNING = Tuning(**{tuning!r})  # set by the test harness\n")
