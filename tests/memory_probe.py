@@ -6,26 +6,12 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
-from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from xurrent_async.bench.clients import CountingSink
 from xurrent_async.settings import parse_settings
 from xurrent_async.sync import run_sync
-
-
-class CountingSink:
-    def __init__(self) -> None:
-        self.rows = 0
-
-    def upsert(self, table: str, row: dict[str, Any]) -> None:
-        self.rows += 1
-
-    def delete(self, table: str, keys: dict[str, Any]) -> None:
-        pass
-
-    def checkpoint(self, state: dict[str, Any]) -> None:
-        pass
 
 
 def main(base_url: str) -> None:
