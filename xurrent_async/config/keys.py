@@ -23,8 +23,8 @@ Kind = Literal["text", "list", "url", "int", "choice", "toggle"]
 REGIONS = ("global", "au", "uk", "ch", "us")
 ENVIRONMENTS = ("production", "qa", "demo")
 
-_POOL = ("each of a different Xurrent user or application: the rate limits belong to the user, so two "
-         "credentials of one user add nothing")
+_POOL = ("Each must belong to a different Xurrent user or application: the rate limits (3,600 requests an "
+         "hour) belong to the user, so two credentials of one user add nothing.")
 
 
 @dataclass(frozen=True)
@@ -60,6 +60,17 @@ class Key:
         return ""
 
     @property
+    def values(self) -> str:
+        """What may be given, for the README's table: the allowed set or range, else the rule."""
+        return self.allowed().removeprefix("allowed ") or self.rule
+
+    @property
+    def description(self) -> str:
+        """The setup form's help text: what it is for, then what may be given."""
+        sentence = self.allowed() or self.rule
+        return f"{self.help} {sentence[:1].upper()}{sentence[1:]}." if sentence else self.help
+
+    @property
     def template_value(self) -> str:
         """The key's value in the configuration.json template: always text (the SDK's rule)."""
         if self.template is not None:
@@ -71,13 +82,13 @@ class Key:
 
 KEYS: tuple[Key, ...] = (
     Key("oauth_token", "list", "Personal access tokens", secret=True, noun="token",
-        help=f"One or more personal access tokens, separated by commas, {_POOL}. "
+        help=f"One or more personal access tokens, separated by commas. {_POOL} "
              "Leave empty when using OAuth clients.",
         rule="required unless both client_id and client_secret are set",
         template="<YOUR_XURRENT_PERSONAL_ACCESS_TOKEN>"),
     Key("client_id", "list", "OAuth client IDs", noun="client id",
-        help=f"One or more OAuth client ids, separated by commas, instead of personal access tokens, {_POOL}; "
-             "tokens are fetched and refreshed per client.",
+        help="One or more OAuth client ids, separated by commas, instead of personal access tokens; "
+             f"tokens are fetched and refreshed per client. {_POOL}",
         rule="both client_id and client_secret or neither, as many of each; not together with oauth_token",
         template="<YOUR_XURRENT_OAUTH_CLIENT_ID_OR_EMPTY>"),
     Key("client_secret", "list", "OAuth client secrets", secret=True, noun="secret",
@@ -95,7 +106,7 @@ KEYS: tuple[Key, ...] = (
         help="The Xurrent environment; demo has only the global region."),
     Key("base_url", "url", "REST base URL", example="https://api.xurrent.com/v1",
         help="Override of the REST base, e.g. http://127.0.0.1:8080/v1 for a local simulator.",
-        rule="https (plain http only for loopback hosts); empty: derived from region and environment "
+        rule="must use https (plain http only for loopback hosts); empty: derived from region and environment "
              "(https://api.xurrent.com/v1, https://api.au.xurrent.com/v1, …)"),
     Key("oauth_token_url", "url", "OAuth token URL", example="https://oauth.xurrent.com/token",
         help="Override of the token endpoint; used only with OAuth clients.",
