@@ -32,7 +32,7 @@ class Key:
     name: str
     kind: Kind
     label: str  # the setup form's label
-    help: str  # what it is for: the form's description and the README's "meaning"
+    help: str  # what it is for: the README's "meaning" (Markdown code spans) and the form's description
     default: int | bool | str | None = None  # what unset means; None: unset stays unset
     low: int = 0  # int: allowed range
     high: int = 0
@@ -68,7 +68,8 @@ class Key:
     def description(self) -> str:
         """The setup form's help text: what it is for, then what may be given."""
         sentence = self.allowed() or self.rule
-        return f"{self.help} {sentence[:1].upper()}{sentence[1:]}." if sentence else self.help
+        text = f"{self.help} {sentence[:1].upper()}{sentence[1:]}." if sentence else self.help
+        return text.replace("`", "")  # the form shows plain text
 
     @property
     def template_value(self) -> str:
@@ -84,12 +85,12 @@ KEYS: tuple[Key, ...] = (
     Key("oauth_token", "list", "Personal access tokens", secret=True, noun="token",
         help=f"One or more personal access tokens, separated by commas. {_POOL} "
              "Leave empty when using OAuth clients.",
-        rule="required unless both client_id and client_secret are set",
+        rule="required unless both `client_id` and `client_secret` are set",
         template="<YOUR_XURRENT_PERSONAL_ACCESS_TOKEN>"),
     Key("client_id", "list", "OAuth client IDs", noun="client id",
         help="One or more OAuth client ids, separated by commas, instead of personal access tokens; "
              f"tokens are fetched and refreshed per client. {_POOL}",
-        rule="both client_id and client_secret or neither, as many of each; not together with oauth_token",
+        rule="both `client_id` and `client_secret` or neither, as many of each; not together with `oauth_token`",
         template="<YOUR_XURRENT_OAUTH_CLIENT_ID_OR_EMPTY>"),
     Key("client_secret", "list", "OAuth client secrets", secret=True, noun="secret",
         help="The secret of each client id, in the same order, separated by commas "
@@ -97,20 +98,20 @@ KEYS: tuple[Key, ...] = (
         rule="as many as client ids",
         template="<YOUR_XURRENT_OAUTH_CLIENT_SECRET_OR_EMPTY>"),
     Key("account_id", "text", "Account ID", required=True,
-        help="Your Xurrent account id, sent as X-Xurrent-Account.",
+        help="Your Xurrent account id, sent as `X-Xurrent-Account`.",
         rule="required",
         template="<YOUR_XURRENT_ACCOUNT_ID>"),
     Key("region", "choice", "Region", choices=REGIONS, default="global",
-        help="Where your account lives (global is xurrent.com, au is au.xurrent.com, …)."),
+        help="Where your account lives (`global` is xurrent.com, `au` is au.xurrent.com, …)."),
     Key("environment", "choice", "Environment", choices=ENVIRONMENTS, default="production",
-        help="The Xurrent environment; demo has only the global region."),
+        help="The Xurrent environment; `demo` has only the `global` region."),
     Key("base_url", "url", "REST base URL", example="https://api.xurrent.com/v1",
-        help="Override of the REST base, e.g. http://127.0.0.1:8080/v1 for a local simulator.",
+        help="Override of the REST base, e.g. `http://127.0.0.1:8080/v1` for a local simulator.",
         rule="must use https (plain http only for loopback hosts); empty: derived from region and environment "
-             "(https://api.xurrent.com/v1, https://api.au.xurrent.com/v1, …)"),
+             "(`https://api.xurrent.com/v1`, `https://api.au.xurrent.com/v1`, …)"),
     Key("oauth_token_url", "url", "OAuth token URL", example="https://oauth.xurrent.com/token",
         help="Override of the token endpoint; used only with OAuth clients.",
-        rule="empty: derived from the REST host (api. becomes oauth., path /token)"),
+        rule="empty: derived from the REST host (`api.` becomes `oauth.`, path `/token`)"),
     Key("initial_sync_days", "int", "Initial sync days", low=1, high=365, unset="for full history",
         help="How many days of history the first sync reads."),
     Key("enable_incremental_sync", "toggle", "Incremental sync", default=True,
@@ -136,13 +137,13 @@ KEYS: tuple[Key, ...] = (
     Key("credential_budget_per_hour", "int", "Requests per hour per credential", low=1, high=1_000_000,
         unset="to use the whole quota",
         help="At most this many requests an hour on average per credential (with a burst allowance of "
-             "burst_limit), below the quota, to leave the rest of each user's quota to its other "
-             "integrations: e.g. 2400 leaves 1,200 an hour."),
+             "`burst_limit`), below the quota, to leave the rest of each user's quota to its other "
+             "integrations: e.g. `2400` leaves 1,200 an hour."),
     Key("lookback_minutes", "int", "Lookback (minutes)", low=0, high=1440, default=5,
         help="Overlap re-read at each incremental pass."),
     Key("projects_full_resync_days", "int", "Projects full re-read (days)", low=0, high=365, default=7,
         help="Every this many days the projects stream re-reads every project instead of its changes, "
-             "so restored projects come back; 0: never."),
+             "so restored projects come back; `0`: never."),
 )
 
 BY_NAME = MappingProxyType({k.name: k for k in KEYS})
