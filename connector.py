@@ -19,11 +19,12 @@ from fivetran_connector_sdk import ConfigurationForm, Connector, Test, form_fiel
 from fivetran_connector_sdk import Logging as log
 from fivetran_connector_sdk import Operations as op
 
+from xurrent_async.config.keys import KEYS, Key
+from xurrent_async.config.settings import parse_settings
 from xurrent_async.connection_test import check_connection
 from xurrent_async.errors import ConfigurationError, XurrentError, failure_message
 from xurrent_async.interrupts import stop_on_interrupt
 from xurrent_async.resources import RESOURCES
-from xurrent_async.settings import ENVIRONMENTS, REGIONS, parse_settings
 from xurrent_async.sync import run_sync
 
 
@@ -101,39 +102,24 @@ def update(configuration: dict[str, Any], state: dict[str, Any]) -> None:
             _fail(exc, settings.api_host)
 
 
+def _form_field(key: Key) -> Any:
+    """The setup form's field for one row of the key table."""
+    if key.kind == "choice":
+        options = [form_field.DropdownFieldParam(value=choice) for choice in key.choices]
+        return form_field.DropdownField(key.name, key.label, fields=options, description=key.description,
+                                        required=key.required)
+    if key.kind == "toggle":
+        return form_field.ToggleField(key.name, key.label, description=key.description, required=key.required)
+    kind = form_field.TextField.password if key.secret else form_field.TextField.plain_text
+    return form_field.TextField(key.name, key.label, kind, description=key.description, required=key.required,
+                                placeholder=key.example or None)
+
+
 def configuration_form() -> ConfigurationForm:
+    """Every key a user may set, in the key table's order; secrets as password fields."""
     form = ConfigurationForm()
-    text, secret = form_field.TextField.plain_text, form_field.TextField.password
-    form.add_field(form_field.TextField("account_id", "Account ID", text, required=True,
-                                        description="Your Xurrent account id (sent as X-Xurrent-Account)."))
-    pool = ("Each must belong to a different Xurrent user or application: the rate limits (3,600 requests an "
-            "hour) belong to the user, so two credentials of one user add nothing.")
-    form.add_field(form_field.TextField(
-        "oauth_token", "Personal access tokens", secret,
-        description=f"One or more, separated by commas. {pool} Leave empty when using OAuth clients."))
-    form.add_field(form_field.TextField(
-        "client_id", "OAuth client IDs", text,
-        description=f"One or more, separated by commas, instead of personal access tokens. {pool}"))
-    form.add_field(form_field.TextField(
-        "client_secret", "OAuth client secrets", secret,
-        description="The secret of each client ID, in the same order, separated by commas."))
-    form.add_field(form_field.DropdownField(
-        "region", "Region", fields=[form_field.DropdownFieldParam(value=r) for r in REGIONS],
-        description="Where your account lives (global is xurrent.com)."))
-    form.add_field(form_field.DropdownField(
-        "environment", "Environment", fields=[form_field.DropdownFieldParam(value=e) for e in ENVIRONMENTS]))
-    form.add_field(form_field.TextField("initial_sync_days", "Initial sync days", text,
-                                        description="History for the first sync, 1–365; empty = everything."))
-    form.add_field(form_field.ToggleField("enable_incremental_sync", "Incremental sync",
-                                          description="Off: re-read everything at each sync."))
-    form.add_field(form_field.TextField("max_concurrency", "Max concurrency", text,
-                                        description="Requests in flight across all streams, 1–64 (default 8)."))
-    form.add_field(form_field.TextField("rate_limit_per_hour", "Hourly request quota", text,
-                                        description="Each user's quota, 1–1,000,000 (default 3600)."))
-    form.add_field(form_field.TextField(
-        "credential_budget_per_hour", "Requests per hour per credential", text,
-        description="Optional: at most this many an hour on average per credential, below the quota, to leave the "
-                    "rest to the user's other integrations (e.g. 2400 leaves a third). Empty: the whole quota."))
+    for key in KEYS:
+        form.add_field(_form_field(key))
     form.add_test(label="Connect to Xurrent", func=connection_test)
     return form
 

@@ -1,7 +1,8 @@
 """The README's column tables, generated from the resource declarations.
 
 `python -m tests.readme_tables` rewrites the block between the markers in README.md;
-tests/test_readme_tables.py fails when the README and `schema()` disagree.
+tests/test_readme_tables.py fails when the README and `schema()` disagree. `current_block` and
+`write_block` serve every generated block of the README (see tests/readme_settings.py too).
 """
 
 from __future__ import annotations
@@ -46,14 +47,19 @@ def markdown() -> str:
     return "\n\n".join(blocks)
 
 
-def current_block(text: str) -> str:
-    return text[text.index(START) + len(START) : text.index(END)].strip("\n")
+def current_block(text: str, start: str = START, end: str = END) -> str:
+    return text[text.index(start) + len(start) : text.index(end)].strip("\n")
+
+
+def write_block(body: str, start: str = START, end: str = END) -> None:
+    """Replace what stands between the markers in README.md with `body`."""
+    text = README.read_text(encoding="utf-8")
+    block = f"{start}\n{body}\n{end}"
+    README.write_text(text[: text.index(start)] + block + text[text.index(end) + len(end) :], encoding="utf-8")
 
 
 def main() -> int:
-    text = README.read_text(encoding="utf-8")
-    block = f"{START}\n{markdown()}\n{END}"
-    README.write_text(text[: text.index(START)] + block + text[text.index(END) + len(END) :], encoding="utf-8")
+    write_block(markdown())
     return 0
 
 

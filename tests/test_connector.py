@@ -5,9 +5,13 @@ from __future__ import annotations
 import socket
 
 import pytest
+from fivetran_connector_sdk import form_field
+from fivetran_connector_sdk_cli.configuration_command import prompt_for_configuration, validate_form
 from fivetran_connector_sdk_core.errors import ConnectorTask
 
 import connector
+from xurrent_async.config.keys import KEYS
+from xurrent_async.config.settings import parse_settings
 from xurrent_async.simulator import SimConfig, SimulatorThread
 
 TOKEN = "sim-token-abcdef0123456789"
@@ -122,6 +126,44 @@ def test_the_setup_form_offers_every_setting_that_matters_with_secrets_masked():
     assert {"account_id", "oauth_token", "client_id", "client_secret", "region", "environment"} <= set(fields)
     assert fields["oauth_token"].text_field == 1 and fields["client_secret"].text_field == 1  # password
     assert [o.value for o in fields["region"].dropdown_options] == ["global", "au", "uk", "ch", "us"]
+
+
+def test_the_setup_form_offers_exactly_the_key_table_with_a_widget_for_each_kind():
+    fields = connector.configuration_form()._fields
+    validate_form(fields)  # as `fivetran configuration` checks it: unique names, dropdowns with options
+    assert [f.name for f in fields] == [key.name for key in KEYS]
+    for key, field in zip(KEYS, fields, strict=True):
+        assert (field.label, field.description, bool(field.required)) == (key.label, key.description, key.required)
+        if key.kind == "choice":
+            assert [o.value for o in field.dropdown_options] == list(key.choices), key.name
+            assert key.default in key.choices
+        elif key.kind == "toggle":
+            assert field.toggle and field.text_field is None, key.name
+        else:
+            expected = form_field.TextField.password if key.secret else form_field.TextField.plain_text
+            assert (field.text_field, field.dropdown_options, field.toggle) == (expected, None, False), key.name
+    assert {f.name for f in fields if f.text_field == form_field.TextField.password} == {"oauth_token", "client_secret"}
+    assert [f.name for f in fields if f.required] == ["account_id"]
+
+
+def test_what_the_form_collects_parses_without_warnings(capsys):
+    """The answers as `fivetran configuration` writes them: text for every field, "" when skipped,
+    a dropdown's value, "true"/"false" for the toggle."""
+    answers = {"Account ID": "wdc", "Personal access tokens": TOKEN, "Region": "au", "Incremental sync": "false",
+               "Max concurrency": "16"}
+    labels = {key.label for key in KEYS}
+    assert set(answers) <= labels and len(labels) == len(KEYS)
+
+    def answer(prompt: str) -> str:
+        return answers.get(prompt.removesuffix(": "), "")
+
+    configuration = prompt_for_configuration(connector.configuration_form()._fields, answer, answer)
+    capsys.readouterr()
+    assert list(configuration) == [key.name for key in KEYS]
+    settings, warnings = parse_settings(configuration)
+    assert warnings == []
+    assert (settings.account_id, settings.region, settings.enable_incremental_sync) == ("wdc", "au", False)
+    assert (settings.max_concurrency, settings.base_url) == (16, "https://api.au.xurrent.com/v1")
 
 
 def test_a_token_that_may_not_read_the_feeds_passes_the_connection_test_with_a_warning(capsys, monkeypatch):

@@ -6,8 +6,7 @@ import dataclasses
 
 import pytest
 
-from xurrent_async.errors import ConfigurationError
-from xurrent_async.settings import (
+from xurrent_async.config.settings import (
     ENVIRONMENTS,
     KNOWN_KEYS,
     REGIONS,
@@ -17,6 +16,7 @@ from xurrent_async.settings import (
     mask,
     parse_settings,
 )
+from xurrent_async.errors import ConfigurationError
 
 # Long enough that mask() shows a 2-character prefix; distinctive so a leak is easy to spot.
 TOKEN = "PAT-SECRET-4f8a9c2e71d3b6a05e9f"

@@ -15,9 +15,10 @@ from tests.sdk_harness import REPO, run_debug
 from xurrent_async.simulator import SimulatorThread
 from xurrent_async.staging import DEV_ONLY, stage
 
-# Every module of the package, sub-packages included, but the dev-only ones.
-RUNTIME = sorted(str(p.relative_to(REPO / "xurrent_async")) for p in (REPO / "xurrent_async").rglob("*.py")
-                 if not set(p.relative_to(REPO / "xurrent_async").parts) & set(DEV_ONLY))
+# Every module of the package, sub-packages too (config/), except the dev-only files and folders.
+_PACKAGE = REPO / "xurrent_async"
+RUNTIME = sorted(str(path) for path in (p.relative_to(_PACKAGE) for p in _PACKAGE.rglob("*.py"))
+                 if not {"__pycache__", *DEV_ONLY} & set(path.parts))
 
 
 def test_the_stage_holds_the_runtime_modules_and_nothing_dev_only(tmp_path):

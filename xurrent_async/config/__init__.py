@@ -1,0 +1,1 @@
+"""The settings: `keys` declares every one as data, `settings` parses a configuration into `Settings`."""
