@@ -5,8 +5,12 @@ BIN := $(VENV)/bin
 export DO_NOT_TRACK := 1
 
 CONNECTION ?= xurrent
+# Test workers: two per core, since most tests wait on the SDK runner's start-up or on simulated
+# latency rather than on CPU; `make test WORKERS=1` runs the suite serially, without pytest-xdist.
+WORKERS ?= $(shell $(PYTHON) -c 'import os; print(2 * len(os.sched_getaffinity(0)))')
+PARALLEL = $(if $(filter 1,$(WORKERS)),,-n $(WORKERS) --dist worksteal)
 
-.PHONY: venv demo test test-under-load lint bench simulator package deploy clean
+.PHONY: venv demo test check test-under-load lint bench simulator package deploy clean
 
 $(BIN)/.installed: requirements.txt requirements-dev.txt
 	$(PYTHON) -m venv $(VENV)
@@ -25,7 +29,11 @@ demo: venv
 
 test: venv
 	$(BIN)/ruff check .
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest $(PARALLEL)
+
+check: venv  # the inner loop: ruff and every test that does not start the SDK's runner (well under a minute)
+	$(BIN)/ruff check .
+	$(BIN)/python -m pytest $(PARALLEL) -m "not slow" -q
 
 test-under-load: venv  # the same checks with every core kept busy: no test may depend on the machine's speed
 	$(BIN)/python tests/under_load.py

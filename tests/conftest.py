@@ -13,12 +13,13 @@ Plain helpers are importable (`from tests.conftest import HEADERS, unlimited, ..
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from typing import Any, TypeVar
 
 import aiohttp
 import pytest
 
+from tests import sdk_harness
 from tests.virtual_time import run
 from xurrent_async.settings import Settings, parse_settings
 from xurrent_async.simulator import SimConfig
@@ -60,6 +61,21 @@ def configuration(sim: Any, *, token: str = SIM_TOKEN, oauth_client: tuple[str, 
 def settings_for(sim: Any, **kwargs: Any) -> Settings:
     """`configuration(sim, ...)` parsed, as a sync gets it."""
     return parse_settings(configuration(sim, **kwargs))[0]
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """The SDK runner's tests first: under pytest-xdist the longest tests then start at once
+    instead of trailing behind the quick ones (the order of tests is otherwise kept)."""
+    items.sort(key=lambda item: item.get_closest_marker("slow") is None)
+
+
+@pytest.fixture(autouse=True)
+def _runner_allowed(request: pytest.FixtureRequest) -> Iterator[None]:
+    """`make check` leaves out the tests marked slow: a test that starts the SDK runner must carry
+    the mark, or the inner loop would silently run it (sdk_harness.run_debug checks this flag)."""
+    sdk_harness.RUNNER_ALLOWED = request.node.get_closest_marker("slow") is not None
+    yield
+    sdk_harness.RUNNER_ALLOWED = True
 
 
 @pytest.fixture

@@ -24,6 +24,7 @@ from xurrent_async.staging import DEV_ONLY
 
 REPO = Path(__file__).resolve().parent.parent
 FIVETRAN = Path(sys.executable).parent / "fivetran"
+RUNNER_ALLOWED = True  # tests/conftest.py: False while a test without the `slow` mark runs
 
 
 def make_project(root: Path, *, copy_package: bool = False, tuning: dict[str, object] | None = None) -> Path:
@@ -139,6 +140,7 @@ def run_debug(project: Path, configuration: dict[str, str], *, timeout: float = 
     the sync reached some point; `kill_when`, if given, is asked whether the moment has come to
     send kill_signal, as a crash or an operator would. Tests make such moments events they observe
     (a checkpoint line, a simulator hold that keeps the sync from ending), never a delay."""
+    assert RUNNER_ALLOWED, "a test that starts the SDK runner must be marked slow (`make check` leaves those out)"
     (project / "configuration.json").write_text(json.dumps(configuration))
     env = sdk_env(project.parent)
     started = time.monotonic()
