@@ -10,7 +10,7 @@ CONNECTION ?= xurrent
 WORKERS ?= $(shell $(PYTHON) -c 'import os; print(2 * len(os.sched_getaffinity(0)))')
 PARALLEL = $(if $(filter 1,$(WORKERS)),,-n $(WORKERS) --dist worksteal)
 
-.PHONY: venv demo test check test-under-load lint bench simulator package deploy clean
+.PHONY: venv demo test check test-under-load lint bench simulator package debug deploy clean
 
 $(BIN)/.installed: requirements.txt requirements-dev.txt
 	$(PYTHON) -m venv $(VENV)
@@ -44,11 +44,16 @@ lint: venv
 bench: venv
 	$(BIN)/python -m xurrent_async.bench
 
-simulator: venv
-	$(BIN)/python -m xurrent_async.simulator --port 8080
+simulator: venv  # make simulator [PORT=8080]
+	$(BIN)/python -m xurrent_async.simulator --port $(or $(PORT),8080)
 
 package: venv  # build/deploy/: exactly what Fivetran runs (no simulator, bench, demo or tests)
 	$(BIN)/python -m xurrent_async.staging build/deploy
+
+debug: venv  # make debug CONFIG=xurrent.local.json: a sync of the package's stage; files/ and crash-reports/ stay here
+	@test -n "$(CONFIG)" || { echo "usage: make debug CONFIG=<file>.local.json"; exit 2; }
+	$(BIN)/python -m xurrent_async.staging build/deploy --local
+	cd build/deploy && PATH="$(abspath $(BIN)):$$PATH" fivetran debug --configuration "$(abspath $(CONFIG))"
 
 deploy: package  # make deploy FIVETRAN_API_KEY=... DESTINATION=... CONFIG=xurrent.local.json [CONNECTION=xurrent]
 	@test -n "$(FIVETRAN_API_KEY)" && test -n "$(DESTINATION)" && test -n "$(CONFIG)" || { \

@@ -1,11 +1,15 @@
 """What ships is what runs: `make package` stages connector.py, requirements.txt and the runtime
 modules, and nothing dev-only; the connector imports from the stage alone, and a sync run from it
-through the SDK's runner completes."""
+through the SDK's runner completes. `make debug` runs that stage: the SDK's dependency check finds
+nothing to add to requirements.txt there, and re-staging leaves the local run's warehouse and state."""
 
 from __future__ import annotations
 
+import os
+import shutil
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -13,7 +17,7 @@ from tests.reliability.helpers import CLIENT_SECRET, TOKEN, configuration, sim_c
 from tests.reliability.sdk_checks import equal_to_source
 from tests.sdk_harness import REPO, run_debug
 from xurrent_async.simulator import SimulatorThread
-from xurrent_async.staging import DEV_ONLY, stage
+from xurrent_async.staging import DEV_ONLY, link_local_output, stage
 
 # Every module of the package, sub-packages too (config/), except the dev-only files and folders.
 _PACKAGE = REPO / "xurrent_async"
@@ -54,3 +58,39 @@ def test_a_sync_run_from_the_stage_completes(tmp_path):
         assert run.returncode == 0, run.output[-3000:]
         problems, compared = equal_to_source(sim, target)
     assert problems == [] and compared == 1_500
+
+
+def test_the_sdks_dependency_check_on_a_fresh_stage_suggests_nothing_beyond_requirements_txt(tmp_path, monkeypatch,
+                                                                                              capfd):
+    from fivetran_connector_sdk_cli.connector_helper import validate_requirements_file
+    from fivetran_connector_sdk_common import __version__
+
+    target = tmp_path / "deploy"
+    stage(target)
+    monkeypatch.setenv("PATH", f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}")  # pipreqs
+    validate_requirements_file(str(target), False, __version__)  # what `fivetran debug` runs before the sync
+    log = capfd.readouterr()
+    # Had pipreqs failed, the SDK would compare requirements.txt with itself and find nothing to say.
+    assert "pipreqs" not in log.out + log.err, log
+    assert "Include the following dependency libraries" not in log.out, log.out
+    assert "dependencies are not needed" not in log.out, log.out
+    assert (target / "requirements.txt").read_bytes() == (REPO / "requirements.txt").read_bytes()
+
+
+def test_restaging_and_cleaning_leave_a_local_runs_warehouse_and_state_in_place(tmp_path):
+    home = tmp_path / "repo"
+    target = home / "build" / "deploy"
+    stage(target)
+    link_local_output(target, home)
+    (target / "files" / "warehouse.db").write_bytes(b"warehouse")  # where `fivetran debug` in the stage writes
+    (target / "files" / "state.json").write_text('{"streams": {}}')
+    (target / "crash-reports" / "crash.log").write_text("report")
+
+    stage(target)  # `make package`
+    assert not (target / "files").exists()  # the upload's stage holds no link to them
+    link_local_output(target, home)  # the next `make debug` finds them again
+    assert (target / "files" / "state.json").read_text() == '{"streams": {}}'
+    shutil.rmtree(home / "build")  # `make clean`
+    assert (home / "files" / "warehouse.db").read_bytes() == b"warehouse"
+    assert (home / "files" / "state.json").read_text() == '{"streams": {}}'
+    assert (home / "crash-reports" / "crash.log").read_text() == "report"
