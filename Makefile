@@ -36,7 +36,7 @@ check: venv  # the inner loop: ruff and every test that does not start the SDK's
 	$(BIN)/python -m pytest $(PARALLEL) -m "not slow" -q
 
 test-under-load: venv  # the same checks with every core kept busy: no test may depend on the machine's speed
-	$(BIN)/python tests/under_load.py
+	$(BIN)/python tests/under_load.py $(PARALLEL)
 
 lint: venv
 	$(BIN)/ruff check .

@@ -329,15 +329,21 @@ def run_sync(
                 _log_pass_plan(settings, event, live, consumer.report.streams.get(event.stream))
             if not consumer.handle(event):
                 break
+    return _final_report(consumer, live, clock() - started)
+
+
+def _final_report(consumer: Consumer, live: _Live, seconds: float) -> SyncReport:
+    """The consumer's report completed with the worker's totals, and the sync's closing log lines:
+    value problems with their counts, the last progress figures, one summary line."""
     report = consumer.report
-    report.seconds = clock() - started
+    report.seconds = seconds
     if live.client_stats is not None:
         report.requests = live.client_stats.requests
         report.throttled = live.client_stats.throttled
         report.retries = live.client_stats.retries
     if live.progress is not None:
         report.idle_splits = sum(p.idle_splits for p in live.progress.values())
-    report.state = state.to_json()
+    report.state = consumer.state.to_json()
     report.value_problems = consumer.value_problems.summary()
     for line in report.value_problems:
         log.warning("value problem: %s", line)
