@@ -1,6 +1,6 @@
 """Every setting a user may give, declared once: one `Key` row each.
 
-The rows drive the parsing (`config/settings.py`), the setup form (`connector.py`), the
+The rows drive the parsing (`config/settings.py` and `config/reader.py`), the setup form (`connector.py`), the
 `configuration.json` template and the README's configuration table (`python -m tests.readme_settings`
 writes both; tests fail when they disagree). Adding a setting is one more row here, plus its field in
 `Settings` when the sync reads it. Data only: no parsing, no I/O.
