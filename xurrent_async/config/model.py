@@ -44,7 +44,12 @@ class Settings:
     burst_limit: int
     credential_budget_per_hour: int | None
     lookback_minutes: int
-    projects_full_resync_days: int = 7
+    full_resync_days: int = 7
+
+    @property
+    def projects_full_resync_days(self) -> int:
+        """The deprecated name of `full_resync_days`, for callers written before it applied to every table."""
+        return self.full_resync_days
 
     @property
     def uses_oauth_client(self) -> bool:

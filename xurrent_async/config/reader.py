@@ -45,6 +45,11 @@ class Reader:
     def raw(self, key: str) -> object:
         return self.values.get(key)
 
+    def given(self, key: str) -> bool:
+        """The key has a value: present, and neither empty nor a placeholder."""
+        raw = self.values.get(key)
+        return raw is not None and not (isinstance(raw, str) and is_unset(raw.strip()))
+
     def unset_reason(self, key: str) -> str:
         if key not in self.values:
             return "missing"

@@ -18,7 +18,7 @@ from collections.abc import Mapping
 from ..errors import ConfigurationError
 from .credentials import read_credentials
 from .hosts import REGIONLESS_ENVIRONMENTS, read_base_url, read_token_url
-from .keys import ENVIRONMENTS, KEYS, KNOWN_KEYS, REGIONS, SECRET_KEYS
+from .keys import ENVIRONMENTS, KEYS, KNOWN_KEYS, REGIONS, SECRET_KEYS, Key
 from .model import Credential, Settings
 from .reader import Reader
 from .shown import mask, show, type_name
@@ -73,7 +73,9 @@ def parse_settings(configuration: Mapping[str, object]) -> tuple[Settings, list[
     oauth_token_url = read_token_url(reader, base_parts, uses_client)
 
     read = {"int": reader.integer, "toggle": reader.boolean}
-    values = {k.name: read[k.kind](k) for k in KEYS if k.kind in read}
+    values = {k.name: read[k.kind](k) for k in KEYS if k.kind in read and not k.alias_of}
+    for alias in (k for k in KEYS if k.alias_of):
+        _read_alias(reader, alias, values)
     budget, quota = values["credential_budget_per_hour"], values["rate_limit_per_hour"]
     if budget is not None and quota is not None and budget >= quota:
         warnings.append(
@@ -93,3 +95,23 @@ def parse_settings(configuration: Mapping[str, object]) -> tuple[Settings, list[
         **values,
     )
     return settings, warnings
+
+
+def _read_alias(reader: Reader, alias: Key, values: dict[str, int | bool | None]) -> None:
+    """A deprecated name keeps working where the current name is not given, and says so: a setting
+    that silently stopped working would change what a sync reads without a word."""
+    value = reader.integer(alias)  # checked against its own row: same range as the current key
+    if not reader.given(alias.name) or reader.is_invalid(alias.name):
+        return
+    current = alias.alias_of
+    if reader.given(current):
+        reader.warnings.append(
+            f"{alias.name}: deprecated and ignored, because {current} is set"
+            + ("" if value == values[current] else f" (to {values[current]}, not {value})") + f"; remove {alias.name}"
+        )
+        return
+    values[current] = value
+    reader.warnings.append(
+        f"{alias.name}: deprecated; read as {current}={value}, which applies to every table (organizations "
+        f"and products too, not only projects); rename it to {current}"
+    )
