@@ -64,6 +64,7 @@ class Dataset:
             return ref
 
         pools = Pools(config.account_id, org_ref, len(org_ids))
+        self.pools, self._org_ref = pools, org_ref
         for renderer in self.renderers.values():
             renderer.pools, renderer.org_ref, renderer.org_count = pools, org_ref, len(org_ids)
         self.fmt = fmt
@@ -129,6 +130,20 @@ class Dataset:
                 self.corruptions[collection].pop(record_id, None)
             else:
                 self.corruptions[collection][record_id] = dict(patch)
+
+    def rename(self, target: str, target_id: int, name: str, at: float) -> None:
+        """Rename an organization (which changes it: its updated_at becomes `at`) or a target of a
+        pool (records.POOLS). Records that reference it show the new name from now on, and their
+        own updated_at does not move: what Xurrent does."""
+        with self.lock:
+            if target == "organizations":
+                pos = self.positions("organizations", [target_id])[0]
+                self.renderers["organizations"].renamed[pos] = name
+                self.collections["organizations"].change(pos, int(at), edit=False)
+                self._org_ref.cache_clear()  # references render the organization's name from it
+                self.pools.rename_provider(target_id, name)
+            else:
+                self.pools.rename(target, target_id, name)
 
     def change(self, collection: str, ids: Iterable[int], at: float, *, edit: bool) -> None:
         with self.lock:
