@@ -90,7 +90,7 @@ def history_bound(settings: Settings, stream: StreamState, now: float) -> tuple[
     if window < recorded:
         setting = f"initial_sync_days={days}" if days is not None else "initial_sync_days (now unset: full history)"
         return window, f"from {_at(window)}: {setting} reaches back before the table's history, which widens"
-    alone = "" if days is None else f"; initial_sync_days={days} alone would start at {to_iso(window)}, later"
+    alone = "" if window == recorded else f"; initial_sync_days={days} alone would start at {to_iso(window)}, later"
     return recorded, f"from {_at(recorded)}, where the table's history begins (never narrowed{alone})"
 
 

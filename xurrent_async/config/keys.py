@@ -114,7 +114,8 @@ KEYS: tuple[Key, ...] = (
         help="Override of the token endpoint; used only with OAuth clients.",
         rule="empty: derived from the REST host (`api.` becomes `oauth.`, path `/token`)"),
     Key("initial_sync_days", "int", "Initial sync days", low=1, high=365, unset="for full history",
-        help="How many days of history the first sync reads."),
+        help="How many days of history the first sync reads. That history is kept: every later full re-read "
+             "starts where the first sync began; a larger value set later widens it, a smaller one never narrows it."),
     Key("enable_incremental_sync", "toggle", "Incremental sync", default=True,
         help="On: read the changes since the last sync; off: re-read everything at each sync."),
     Key("max_records_per_page", "int", "Records per page", low=1, high=100, default=100,
