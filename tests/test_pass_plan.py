@@ -145,6 +145,13 @@ def test_a_wider_initial_sync_days_set_later_re_reads_the_table_at_once_from_the
     assert "reaches back before the table's history, which widens" in start.why
 
 
+def test_a_window_a_few_minutes_before_the_history_is_clock_skew_and_re_reads_nothing():
+    """The next sync's machine may run a few minutes behind the first's: not a wider window."""
+    state = state_of(products=synced(1.0, history_from=NOW - 31 * DAY + 600))
+    start = plan_passes(settings(initial_sync_days="30"), state, RESOURCES[1:2], NOW)["products"]
+    assert not start.full
+
+
 def test_a_widened_history_goes_before_a_table_that_is_only_overdue():
     state = state_of(organizations=synced(None), products=synced(1.0, history_from=NOW - 31 * DAY))
     assert full_tables(plan_passes(settings(initial_sync_days="90"), state, RESOURCES[:2], NOW)) == ["products"]

@@ -33,6 +33,9 @@ from xurrent_async.state import StreamState, SyncState, to_iso
 
 DAY = 86_400
 BEGINNING = 0  # a history bound before every record: a full pass from the oldest record
+# A window that reaches back less than this before the recorded history is the clocks of two
+# machines disagreeing (the window follows the local clock), not a wider initial_sync_days.
+WIDENS_BY = 3600
 
 
 @dataclass(frozen=True)
@@ -110,7 +113,7 @@ def due_re_read(settings: Settings, resource: Resource, stream: StreamState, now
     """A full re-read of a stream with a cursor is due: its history widened, or `full_resync_days`
     days have passed since its last full pass. None: it is not."""
     recorded = stream.history_from
-    if recorded is not None and window_start(settings, now) < recorded:
+    if recorded is not None and window_start(settings, now) <= recorded - WIDENS_BY:
         return Due("a full re-read", "the table's history widens", (0, 0.0))
     days = settings.full_resync_days
     if days <= 0 or (stream.full_read is not None and now - stream.full_read < days * DAY):
