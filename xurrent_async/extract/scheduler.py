@@ -232,9 +232,9 @@ class Extraction:
         if walk.mode.starts_pass:
             window = self._plan_pass(walk.resource, page, rows,
                                      window[0] if walk.mode is WalkMode.PASS_FROM_LOWER else None)
-            start = self._plan[table] if self._plan is not None else None
-            await self._emit(PassStarted(table, *window, page.total_entries, start is not None and start.full,
-                                         start.history if start is not None else None))
+            assert self._plan is not None  # planned when the run started
+            start = self._plan[table]
+            await self._emit(PassStarted(table, *window, page.total_entries, start.full, start.history))
         lower, upper = window
         total = page.total_entries
         n = 1 if walk.id_after is not None else self._pieces(page, window, walk.mode.starts_pass)
