@@ -65,3 +65,16 @@ def test_an_unknown_target_is_a_key_error(sim):
         sim.rename("teams", 1, "x")
     with pytest.raises(KeyError):
         sim.rename("requests", 1, "x")
+
+
+def test_with_rename_touches_references_every_referencing_record_changes_too():
+    """The docs do not say whether a rename moves the referencing records' updated_at: both are played."""
+    sim = Simulator(SimConfig(records=400, seed=5, rename_touches_references=True), clock=FakeClock())
+    before = sim.truth("products")
+    team = next(r["support_team"]["id"] for r in before.values() if r["support_team"])
+    sim.clock.advance(3600)
+    sim.rename("teams", team, "Renamed Team")
+    after = sim.truth("products")
+    moved = {rid for rid, r in after.items() if r["updated_at"] != before[rid]["updated_at"]}
+    assert moved and moved == set(referencing(sim, "products", "support_team", team))
+    assert all(after[rid]["name"] == before[rid]["name"] for rid in moved)  # no edit suffix: only the reference
