@@ -47,11 +47,19 @@ def make_project(root: Path, *, copy_package: bool = False, tuning: dict[str, ob
             shutil.copytree(REPO / "xurrent_async", package,
                             ignore=shutil.ignore_patterns("__pycache__", *DEV_ONLY))
             if tuning:
-                with (package / "tuning.py").open("a", encoding="utf-8") as handle:
-                    handle.write(f"\nDEFAULT_TUNING = Tuning(**{tuning!r})  # set by the test harness\n")
+                retune(project, tuning)
     elif not package.exists():
         package.symlink_to(REPO / "xurrent_async", target_is_directory=True)
     return project
+
+
+def retune(project: Path, tuning: dict[str, object]) -> None:
+    """Change the defaults of a copied package's tuning (make_project(copy_package=True)) for the
+    runs from now on, e.g. `clock_offset_seconds` to age the warehouse by days between two runs."""
+    path = project / "xurrent_async" / "tuning.py"
+    assert path.exists() and not path.is_symlink(), "tuning changes a copy of the package"
+    with path.open("a", encoding="utf-8") as handle:
+        handle.write(f"\nDEFAULT_TUNING = Tuning(**{tuning!r})  # set by the test harness\n")
 
 
 def sdk_env(root: Path) -> dict[str, str]:

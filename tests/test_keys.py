@@ -10,7 +10,7 @@ import pytest
 
 from tests.readme_settings import END, START, TEMPLATE, markdown, template
 from tests.readme_tables import README, current_block
-from xurrent_async.config.keys import BY_NAME, KEYS, KNOWN_KEYS, SECRET_KEYS
+from xurrent_async.config.keys import ALIASES, BY_NAME, KEYS, KNOWN_KEYS, SECRET_KEYS
 from xurrent_async.config.settings import Settings, parse_settings
 from xurrent_async.errors import ConfigurationError
 
@@ -50,8 +50,18 @@ def test_the_template_asks_only_for_the_account_and_a_credential():
 
 
 def test_settings_has_a_field_for_every_key_and_nothing_else():
+    """A deprecated name (an alias) fills its current key's field instead of one of its own."""
     fields = {f.name for f in dataclasses.fields(Settings)}
-    assert fields == (KNOWN_KEYS - CREDENTIAL_KEYS) | {"credentials"}
+    assert fields == (KNOWN_KEYS - CREDENTIAL_KEYS - set(ALIASES)) | {"credentials"}
+    assert set(ALIASES.values()) <= fields
+
+
+@pytest.mark.parametrize("alias", sorted(ALIASES))
+def test_a_deprecated_name_is_the_same_kind_and_range_as_its_current_name_and_says_it_is_deprecated(alias):
+    old, current = BY_NAME[alias], BY_NAME[ALIASES[alias]]
+    assert (old.kind, old.low, old.high) == (current.kind, current.low, current.high)
+    assert old.default is None and old.template == ""  # unset unless given: the template warns about nothing
+    assert old.help.startswith("Deprecated") and f"`{current.name}`" in old.help
 
 
 @pytest.mark.parametrize("key", KEYS, ids=lambda key: key.name)

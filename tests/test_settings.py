@@ -96,7 +96,8 @@ INT_RANGES = {
     "burst_limit": (1, 10_000),
     "credential_budget_per_hour": (1, 1_000_000),
     "lookback_minutes": (0, 1440),
-    "projects_full_resync_days": (0, 365),
+    "full_resync_days": (0, 365),
+    "projects_full_resync_days": (0, 365),  # the deprecated name: read as full_resync_days
 }
 
 
@@ -577,7 +578,8 @@ def test_every_known_key_is_accepted_together() -> None:
         "burst_limit": "40",
         "credential_budget_per_hour": "2400",
         "lookback_minutes": "0",
-        "projects_full_resync_days": "30",
+        "full_resync_days": "30",
+        "projects_full_resync_days": "",  # deprecated: given, it would be warned about
     }
     assert set(configuration) == KNOWN_KEYS
     settings, warnings = parse_settings(configuration)
@@ -587,7 +589,7 @@ def test_every_known_key_is_accepted_together() -> None:
     assert (settings.max_records_per_page, settings.request_timeout_seconds, settings.retry_attempts) == (50, 60, 5)
     assert (settings.sync_frequency_hours, settings.max_concurrency) == (6, 16)
     assert (settings.rate_limit_per_hour, settings.burst_limit, settings.lookback_minutes) == (7200, 40, 0)
-    assert settings.projects_full_resync_days == 30
+    assert settings.full_resync_days == 30
 
 
 def test_a_misspelt_key_gets_its_hint_even_when_other_things_are_wrong_too() -> None:
@@ -599,3 +601,31 @@ def test_a_misspelt_key_gets_its_hint_even_when_other_things_are_wrong_too() -> 
     assert 'configuration key "oauth_tokn" is not known and is ignored (did you mean "oauth_token"?)' in text
     assert info.value.notes and "oauth_tokn" in info.value.notes[0]
     assert TOKEN not in text
+
+
+# --- the full re-read's setting and its deprecated name -----------------------------------------
+
+
+def test_the_deprecated_projects_full_resync_days_sets_full_resync_days_with_a_warning() -> None:
+    settings, warnings = parse_settings(minimal(projects_full_resync_days="3"))
+    assert settings.full_resync_days == 3
+    assert warnings == ["projects_full_resync_days: deprecated; read as full_resync_days=3, which applies to every "
+                        "table (organizations and products too, not only projects); rename it to full_resync_days"]
+
+
+def test_full_resync_days_wins_over_its_deprecated_name_and_the_warning_says_so() -> None:
+    settings, warnings = parse_settings(minimal(full_resync_days="5", projects_full_resync_days="3"))
+    assert settings.full_resync_days == 5
+    assert warnings == ["projects_full_resync_days: deprecated and ignored, because full_resync_days is set "
+                        "(to 5, not 3); remove projects_full_resync_days"]
+
+
+@pytest.mark.parametrize("unset", ["", "  ", "<DAYS>"])
+def test_an_empty_deprecated_name_is_not_warned_about(unset: str) -> None:
+    settings, warnings = parse_settings(minimal(projects_full_resync_days=unset))
+    assert (settings.full_resync_days, warnings) == (7, [])
+
+
+def test_a_bad_deprecated_value_is_a_problem_of_its_own_name() -> None:
+    assert problems_of(minimal(projects_full_resync_days="366")) == [
+        'projects_full_resync_days: "366" is out of range; allowed 0–365, or empty to use full_resync_days']

@@ -23,6 +23,7 @@ class PassStarted:
     upper: int
     records: int | None  # the server's count for [lower, ∞) at the start, for the plan log
     full: bool = False  # a re-read of every record (the first pass, or a periodic full re-read)
+    history: int | None = None  # a full pass: the history bound it reads from, for the state (0: oldest record)
 
 
 @dataclass(frozen=True)

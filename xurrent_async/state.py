@@ -4,7 +4,7 @@
 {"format": 2, "source": {"account_id": "wdc", "host": "api.xurrent.com"},
  "streams": {"organizations": {"cursor": "2026-11-28T10:00:00Z",
                                "pass": {"lower": "...Z", "upper": "...Z", "done": [["...Z", "...Z"]]}},
-             "projects": {"cursor": "...Z", "full_read": "...Z",
+             "projects": {"cursor": "...Z", "full_read": "...Z", "history_from": "...Z",
                           "removals": {"archive": "...Z", "trash": "...Z"}}}}
 ```
 `source`: the account and API host the state was written for (never a credential): a state is
@@ -12,10 +12,14 @@ only valid for them. `cursor`: everything updated before it has been delivered. 
 pass covering [lower, upper); `done` are its finished parts, merged: whole windows, and the part of
 an open window read so far; `"full": true` when the pass re-reads every record rather than the
 changes. The cursor moves to `upper` only when `done` covers the whole pass. `full_read`: the upper
-bound of the last full pass (a periodic full re-read is due from it). `removals`: per removal feed,
+bound of the last full pass (a periodic full re-read is due from it). `history_from`: where the
+table's history begins, the lowest bound a full pass of it started from, set by its first sync
+(`1970-01-01T00:00:00Z`: its oldest record); every later full pass starts there or earlier
+(pass_plan.py). `removals`: per removal feed,
 every entry created before that moment has been read and its delete sent. Times are whole seconds,
 written as UTC ISO strings so a person can read the state; internally they are epoch seconds
-(ints). A state without `full_read` or `removals` (older) reads the feeds from their beginning once.
+(ints). A state without `full_read` or `removals` (older) reads the feeds from their beginning once;
+one without `history_from` re-reads from the oldest record.
 """
 
 from __future__ import annotations
@@ -99,6 +103,7 @@ class StreamState:
     open_pass: Pass | None = None
     full_read: int | None = None  # upper bound of the last full pass
     removals: dict[str, int] = field(default_factory=dict)  # feed -> every entry before it is read
+    history_from: int | None = None  # where full passes start at the latest (0: oldest record); None: unknown
 
     def to_json(self) -> dict[str, Any]:
         data: dict[str, Any] = {"cursor": to_iso(self.cursor) if self.cursor is not None else None}
@@ -113,6 +118,8 @@ class StreamState:
                 data["pass"]["full"] = True
         if self.full_read is not None:
             data["full_read"] = to_iso(self.full_read)
+        if self.history_from is not None:
+            data["history_from"] = to_iso(self.history_from)
         if self.removals:
             data["removals"] = {feed: to_iso(at) for feed, at in sorted(self.removals.items())}
         return data
@@ -165,8 +172,12 @@ class SyncState:
         return self.streams.setdefault(name, StreamState())
 
     # -- changes, made by the consumer in checkpoint order ---------------------------------
-    def start_pass(self, name: str, lower: int, upper: int, full: bool = False) -> None:
-        self.stream(name).open_pass = Pass(lower, upper, full=full)
+    def start_pass(self, name: str, lower: int, upper: int, full: bool = False, history: int | None = None) -> None:
+        """`history`: the history bound a full pass reads from, recorded with it (never narrowed)."""
+        s = self.stream(name)
+        s.open_pass = Pass(lower, upper, full=full)
+        if history is not None:
+            s.history_from = history if s.history_from is None else min(s.history_from, history)
 
     def window_done(self, name: str, window: Interval) -> None:
         p = self.stream(name).open_pass
@@ -273,5 +284,6 @@ def _read_stream(raw: dict[str, Any]) -> StreamState:
         if open_pass.lower > open_pass.upper:
             raise ValueError("pass lower bound after its upper bound")
     full_read = from_iso(raw["full_read"]) if raw.get("full_read") else None
+    history_from = from_iso(raw["history_from"]) if raw.get("history_from") else None
     removals = {str(feed): from_iso(at) for feed, at in (raw.get("removals") or {}).items()}
-    return StreamState(cursor, open_pass, full_read, removals)
+    return StreamState(cursor, open_pass, full_read, removals, history_from=history_from)

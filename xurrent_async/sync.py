@@ -40,7 +40,7 @@ from xurrent_async.events import (
     WindowsAdded,
 )
 from xurrent_async.extract import Extraction, StreamProgress
-from xurrent_async.pass_plan import pass_start
+from xurrent_async.pass_plan import PassStart, plan_passes
 from xurrent_async.pool import CredentialPool
 from xurrent_async.progress import TimeLeft, requests_for
 from xurrent_async.resources import RESOURCES, Resource
@@ -131,7 +131,7 @@ class Consumer:
             self._dirty = True
             self._maybe_checkpoint()
         elif isinstance(event, PassStarted):
-            self.state.start_pass(event.stream, event.lower, event.upper, event.full)
+            self.state.start_pass(event.stream, event.lower, event.upper, event.full, event.history)
             self._stream(event.stream).windows_planned += 1
             self._dirty = True
         elif isinstance(event, WindowsAdded):
@@ -254,19 +254,17 @@ def _detached(error: BaseException) -> BaseException:
     return error
 
 
-def describe_plan(settings: Settings, state: SyncState, resources: tuple[Resource, ...],
-                  now: float | None = None) -> list[str]:
+def describe_plan(state: SyncState, resources: tuple[Resource, ...], plan: dict[str, PassStart]) -> list[str]:
     """One line per stream saying what this sync will read, and why, for the log (no secrets)."""
-    now = time.time() if now is None else now
     lines = []
     for r in resources:
         s = state.stream(r.table)
         if s.open_pass is not None:
             p = s.open_pass
-            what = (f"resuming the pass {to_iso(p.lower)} → {to_iso(p.upper)}, "
+            what = (f"resuming the {'full ' if p.full else ''}pass {to_iso(p.lower)} → {to_iso(p.upper)}, "
                     f"{len(gaps(p.lower, p.upper, p.done))} window(s) left")
         else:
-            what = pass_start(settings, r, s, now).why
+            what = plan[r.table].why
         if r.removed_as is not None:
             what += "; then the archive and trash, for removed " + r.table
         lines.append(f"{r.table}: {what}")
@@ -291,7 +289,8 @@ def run_sync(
         log.warning("The saved state does not say which account it was written for (an earlier version wrote "
                     "it); taking it as %s's. If it belongs to another account or host, start over: "
                     "`fivetran reset --yes` locally, a full re-sync on Fivetran.", source)
-    for line in describe_plan(settings, state, resources):
+    plan = plan_passes(settings, state, resources, time.time() + tuning.clock_offset_seconds)
+    for line in describe_plan(state, resources, plan):
         log.info("plan: %s", line)
     snapshot = copy.deepcopy(state)  # the worker plans from its own copy; the consumer owns `state`
     live = _Live()
@@ -301,7 +300,7 @@ def run_sync(
 
     async def produce(emit: Callable[[Event], Any]) -> None:
         async with open_client(settings, tuning) as client:
-            extraction = Extraction(client, settings, snapshot, resources, emit, tuning)
+            extraction = Extraction(client, settings, snapshot, resources, emit, tuning, plan=plan)
             live.client_stats = client.stats
             live.progress = extraction.progress
             live.pool = client.pool

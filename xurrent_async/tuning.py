@@ -22,6 +22,9 @@ class Tuning:
     checkpoint_seconds: float = 5.0
     progress_seconds: float = 10.0
     queue_pages: int = 0  # bounded queue size in pages; 0 = 2 × max_concurrency
+    # The sync plans (when a full re-read is due, where initial_sync_days reaches) on the local
+    # clock moved this far ahead: a test ages a warehouse by days without waiting for them.
+    clock_offset_seconds: float = 0.0
 
 
 DEFAULT_TUNING = Tuning()

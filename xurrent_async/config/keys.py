@@ -1,9 +1,9 @@
 """Every setting a user may give, declared once: one `Key` row each.
 
-The rows drive the parsing (`config/settings.py`), the setup form (`connector.py`), the
+The rows drive the parsing (`config/settings.py` and `config/reader.py`), the setup form (`connector.py`), the
 `configuration.json` template and the README's configuration table (`python -m tests.readme_settings`
 writes both; tests fail when they disagree). Adding a setting is one more row here, plus its field in
-`Settings` when the sync reads it. Data only: no parsing, no I/O.
+`Settings` (`config/model.py`) when the sync reads it. Data only: no parsing, no I/O.
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from types import MappingProxyType
 from typing import Literal
 
-__all__ = ["BY_NAME", "ENVIRONMENTS", "KEYS", "KNOWN_KEYS", "REGIONS", "SECRET_KEYS", "Key", "Kind"]
+__all__ = ["ALIASES", "BY_NAME", "ENVIRONMENTS", "KEYS", "KNOWN_KEYS", "REGIONS", "SECRET_KEYS", "Key", "Kind"]
 
 # text: one value, pasted as issued (no inner spaces: it is sent in a header).
 # list: comma-separated credentials, each named by its position in messages, never by its value.
@@ -44,6 +44,7 @@ class Key:
     noun: str = ""  # list: what one entry is called in messages ("token 2 of 3")
     example: str = ""  # url: a well-formed value, for messages and the form's placeholder
     template: str | None = None  # configuration.json's value; None: the default as text
+    alias_of: str = ""  # a deprecated name of that key: read when that key is not given, with a warning
 
     def allowed(self) -> str:
         """What values are allowed, as messages say it ("allowed 1–64 (default 8)"); "" when the
@@ -113,7 +114,8 @@ KEYS: tuple[Key, ...] = (
         help="Override of the token endpoint; used only with OAuth clients.",
         rule="empty: derived from the REST host (`api.` becomes `oauth.`, path `/token`)"),
     Key("initial_sync_days", "int", "Initial sync days", low=1, high=365, unset="for full history",
-        help="How many days of history the first sync reads."),
+        help="How many days of history the first sync reads. That history is kept: every later full re-read "
+             "starts where the first sync began; a larger value set later widens it, a smaller one never narrows it."),
     Key("enable_incremental_sync", "toggle", "Incremental sync", default=True,
         help="On: read the changes since the last sync; off: re-read everything at each sync."),
     Key("max_records_per_page", "int", "Records per page", low=1, high=100, default=100,
@@ -141,11 +143,19 @@ KEYS: tuple[Key, ...] = (
              "integrations: e.g. `2400` leaves 1,200 an hour."),
     Key("lookback_minutes", "int", "Lookback (minutes)", low=0, high=1440, default=5,
         help="Overlap re-read at each incremental pass."),
-    Key("projects_full_resync_days", "int", "Projects full re-read (days)", low=0, high=365, default=7,
-        help="Every this many days the projects stream re-reads every project instead of its changes, "
-             "so restored projects come back; `0`: never."),
+    # Copied names (`support_team_name`) and quiet restores change no record's updated_at: only a
+    # full re-read sees them.
+    Key("full_resync_days", "int", "Full re-read (days)", low=0, high=365, default=7,
+        help="Every this many days each table is re-read in full instead of its changes, at most one table "
+             "per sync: names copied from referenced records (`support_team_name`, `parent_name`, …) are "
+             "refreshed and restored projects come back; `0`: never."),
+    Key("projects_full_resync_days", "int", "Projects full re-read (days, deprecated)", low=0, high=365,
+        alias_of="full_resync_days", unset="to use full_resync_days", template="",
+        help="Deprecated: the former name of `full_resync_days`, when it re-read projects only. Still read, "
+             "for every table and with a warning, when `full_resync_days` is not set; rename it."),
 )
 
 BY_NAME = MappingProxyType({k.name: k for k in KEYS})
 KNOWN_KEYS = frozenset(BY_NAME)
 SECRET_KEYS = frozenset(k.name for k in KEYS if k.secret)
+ALIASES = MappingProxyType({k.name: k.alias_of for k in KEYS if k.alias_of})  # deprecated name -> current name

@@ -13,7 +13,7 @@ import asyncio
 import functools
 import logging
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -24,7 +24,7 @@ from xurrent_async.extract.passes import Outstanding, Resume, StreamProgress, pa
 from xurrent_async.extract.plan import ActiveWindow, WalkMode
 from xurrent_async.extract.window import WindowWalk, query_pages
 from xurrent_async.field_selection import FieldSelection
-from xurrent_async.pass_plan import pass_start
+from xurrent_async.pass_plan import PassStart, plan_passes
 from xurrent_async.removals import FeedReader
 from xurrent_async.resources import REMOVAL_FEEDS, Resource, RowMapper
 from xurrent_async.settings import Settings
@@ -53,6 +53,7 @@ class Extraction:
         emit: Emit,
         tuning: Tuning = DEFAULT_TUNING,
         now: Callable[[], float] = time.time,
+        plan: Mapping[str, PassStart] | None = None,
     ):
         self._client = client
         self._settings = settings
@@ -70,7 +71,7 @@ class Extraction:
         self._outstanding = Outstanding()
         self._active: set[ActiveWindow] = set()  # windows being read that a split may shorten
         self._pass_upper: dict[str, int] = {}
-        self._full: dict[str, bool] = {}  # the new pass of a stream re-reads every record
+        self._plan = plan  # where each new pass starts (pass_plan.py); None: planned when the run starts
         self._resuming: dict[str, Resume] = {}
         self._starting = False
         self.progress = {r.table: StreamProgress() for r in resources}
@@ -79,6 +80,8 @@ class Extraction:
     async def run(self) -> None:
         self._finished: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         self._starting = True  # a stream that ends at once must not end the run before the others start
+        if self._plan is None:
+            self._plan = plan_passes(self._settings, self._state, self._resources, self._now())
         try:
             for resource in self._resources:
                 await self._start(resource)
@@ -165,8 +168,8 @@ class Extraction:
             for hole in holes:
                 self._spawn(Walk(resource, hole, WalkMode.GAP))
             return
-        start = pass_start(self._settings, resource, stream, self._now())
-        self._full[table] = start.full
+        assert self._plan is not None
+        start = self._plan[table]
         self.progress[table].windows_planned += 1
         if start.lower is None:
             self._spawn(Walk(resource, (0, 0), WalkMode.PASS_FROM_OLDEST))
@@ -229,7 +232,9 @@ class Extraction:
         if walk.mode.starts_pass:
             window = self._plan_pass(walk.resource, page, rows,
                                      window[0] if walk.mode is WalkMode.PASS_FROM_LOWER else None)
-            await self._emit(PassStarted(table, *window, page.total_entries, self._full.get(table, False)))
+            assert self._plan is not None  # planned when the run started
+            start = self._plan[table]
+            await self._emit(PassStarted(table, *window, page.total_entries, start.full, start.history))
         lower, upper = window
         total = page.total_entries
         n = 1 if walk.id_after is not None else self._pieces(page, window, walk.mode.starts_pass)

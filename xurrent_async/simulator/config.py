@@ -69,6 +69,9 @@ class SimConfig:
     # Archive and trash (removals.py). Whether restoring a project changes its updated_at is
     # unconfirmed: both behaviours are played. Each feed also lists this many entries of other types.
     restore_touches_updated_at: bool = True
+    # Whether renaming a referenced record (Simulator.rename) also changes the updated_at of the
+    # records that point at it: the docs do not say. Off (the harder case for a copy) by default.
+    rename_touches_references: bool = False
     other_feed_entries: int = 20
 
     def user_of(self, credential: str) -> str:

@@ -64,6 +64,7 @@ class Dataset:
             return ref
 
         pools = Pools(config.account_id, org_ref, len(org_ids))
+        self.pools, self._org_ref = pools, org_ref
         for renderer in self.renderers.values():
             renderer.pools, renderer.org_ref, renderer.org_count = pools, org_ref, len(org_ids)
         self.fmt = fmt
@@ -129,6 +130,37 @@ class Dataset:
                 self.corruptions[collection].pop(record_id, None)
             else:
                 self.corruptions[collection][record_id] = dict(patch)
+
+    def rename(self, target: str, target_id: int, name: str, at: float, *, touch_references: bool) -> None:
+        """Rename an organization (which changes it: its updated_at becomes `at`) or a target of a
+        pool (records.POOLS). Records that reference it show the new name from now on; with
+        `touch_references` their updated_at becomes `at` too, else it does not move."""
+        with self.lock:
+            before = self._rendered_all() if touch_references else {}
+            self._rename(target, target_id, name, at)
+            for collection, records in before.items():
+                data = self.collections[collection]
+                changed = [pos for pos, record in enumerate(records) if self.render(collection, pos) != record]
+                for pos in changed:
+                    if (collection, data.ids[pos]) != (target, target_id):
+                        data.change(pos, int(at), edit=False)
+
+    def _rendered_all(self) -> dict[str, list[Record]]:
+        """Every record as served now, copied: rendered records share the pools' dicts, which a
+        rename changes in place."""
+        return {name: [json.loads(json.dumps(self.render(name, pos))) for pos in range(data.n)]
+                for name, data in self.collections.items()}
+
+    def _rename(self, target: str, target_id: int, name: str, at: float) -> None:
+        with self.lock:
+            if target == "organizations":
+                pos = self.positions("organizations", [target_id])[0]
+                self.renderers["organizations"].renamed[pos] = name
+                self.collections["organizations"].change(pos, int(at), edit=False)
+                self._org_ref.cache_clear()  # references render the organization's name from it
+                self.pools.rename_provider(target_id, name)
+            else:
+                self.pools.rename(target, target_id, name)
 
     def change(self, collection: str, ids: Iterable[int], at: float, *, edit: bool) -> None:
         with self.lock:

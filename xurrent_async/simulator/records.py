@@ -75,6 +75,10 @@ def _ref(type_name: str, ref_id: int, name: str) -> Record:
     return {"id": ref_id, "name": name, "nodeID": node_id(type_name, ref_id)}
 
 
+# The pools of reference targets that are not records of the three collections, by attribute name.
+POOLS = ("people", "teams", "services", "calendars", "templates", "workflow_templates", "ui_extensions")
+
+
 class Pools:
     """Fixed sets of reference targets shared by all collections. A reference carries `account` only
     when its target lives in another account (here: the directory account), `sourceID` when the
@@ -114,6 +118,26 @@ class Pools:
         self.workflow_templates = [_ref("WorkflowTemplate", 70_001 + k, _WORKFLOW_TEMPLATES[k])
                                    for k in range(len(_WORKFLOW_TEMPLATES))]
         self.ui_extensions = [{"id": 80_001 + k, "title": _UI_EXTENSIONS[k]} for k in range(len(_UI_EXTENSIONS))]
+
+    def rename(self, pool: str, target_id: int, name: str) -> None:
+        """Rename a target in place: every record that references it renders the new name (records
+        hold these very dicts), and none of them changes otherwise."""
+        targets = getattr(self, pool) if pool in POOLS else None
+        if targets is None:
+            raise KeyError(f"unknown pool {pool!r}; expected one of {', '.join(POOLS)}")
+        target = next((t for t in targets if t["id"] == target_id), None)
+        if target is None:
+            raise KeyError(f"{pool} has no target with id {target_id}")
+        target["title" if pool == "ui_extensions" else "name"] = name
+        if "localized_name" in target:
+            target["localized_name"] = name
+
+    def rename_provider(self, organization_id: int, name: str) -> None:
+        """A renamed organization, as the provider of the services it provides."""
+        for service in self.services:
+            provider = service.get("provider")
+            if isinstance(provider, dict) and provider.get("id") == organization_id:
+                provider["name"] = name
 
 
 def custom_fields(h: int, pools: Pools, type_name: str) -> list[dict[str, object]] | None:
@@ -165,6 +189,7 @@ class Renderer:
         self.pools: Pools | None = None
         self.org_ref: Callable[[int], Record | None] = lambda _q: None
         self.org_count = 0
+        self.renamed: dict[int, str] = {}  # position -> the name a rename gave it (Dataset.rename)
 
     def hashes(self, pos: int) -> tuple[int, int]:
         h0 = splitmix64(self._seed + pos)
@@ -175,8 +200,9 @@ class Renderer:
         return splitmix64(h1 ^ 0x5DEECE66D)
 
     def base_name(self, pos: int) -> str:
-        """The name (or subject) before any edits; references to the record show it too."""
-        return self._base_name(splitmix64(self._seed + pos), pos)
+        """The name (or subject) before any edits, or the one a rename gave it; references to the
+        record show it too."""
+        return self.renamed.get(pos) or self._base_name(splitmix64(self._seed + pos), pos)
 
     def _base_name(self, h0: int, pos: int) -> str:
         raise NotImplementedError
@@ -185,7 +211,7 @@ class Renderer:
         raise NotImplementedError
 
     def _name(self, h0: int, pos: int, edits: int) -> str:
-        name = self._base_name(h0, pos)
+        name = self.renamed.get(pos) or self._base_name(h0, pos)
         return name if not edits else f"{name} (edit {edits})"
 
     def _org(self, h: int, limit: int | None = None) -> Record | None:

@@ -93,6 +93,17 @@ class Simulator:
         _check(collection)
         self.dataset.change(collection, ids, at, edit=False)
 
+    def rename(self, target: str, target_id: int, name: str, at: float | None = None) -> None:
+        """Rename a record that others reference: every reference to it (a product's `support_team`,
+        an organization's `parent`, a service's `provider`, …) shows the new name at once, and no
+        referencing record's updated_at moves, so only a full re-read brings the new
+        name to their copies (unless `config.rename_touches_references`: the docs do not say).
+        `target`: "organizations" (the organization itself changes: its updated_at becomes `at`,
+        default now), or a pool of targets that are not synced: "people", "teams", "services",
+        "calendars", "templates", "workflow_templates", or "ui_extensions" (whose `title` changes)."""
+        self.dataset.rename(target, target_id, name, self.clock.now() if at is None else at,
+                            touch_references=self.config.rename_touches_references)
+
     # -- removals: archive, trash, restore, erase (projects only, as in Xurrent) ----------------
     def archive(self, ids: Iterable[int], at: float | None = None) -> None:
         """Archive live projects: they leave /projects and appear in /archive (created_at = `at`)."""
