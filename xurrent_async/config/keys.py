@@ -44,6 +44,7 @@ class Key:
     noun: str = ""  # list: what one entry is called in messages ("token 2 of 3")
     example: str = ""  # url: a well-formed value, for messages and the form's placeholder
     template: str | None = None  # configuration.json's value; None: the default as text
+    too_low: str = ""  # int: why a value below `low` is refused, said in its message
 
     def allowed(self) -> str:
         """What values are allowed, as messages say it ("allowed 1–64 (default 8)"); "" when the
@@ -139,8 +140,11 @@ KEYS: tuple[Key, ...] = (
         help="At most this many requests an hour on average per credential (with a burst allowance of "
              "`burst_limit`), below the quota, to leave the rest of each user's quota to its other "
              "integrations: e.g. `2400` leaves 1,200 an hour."),
-    Key("lookback_minutes", "int", "Lookback (minutes)", low=0, high=1440, default=5,
-        help="Overlap re-read at each incremental pass."),
+    Key("lookback_minutes", "int", "Lookback (minutes)", low=1, high=1440, default=5,
+        help="Overlap re-read at each incremental pass: it catches changes committed after their window was "
+             "read, and a server clock ahead of its database.",
+        too_low="less than a minute of lookback leaves no guard against a server clock ahead of its database, "
+                "nor against changes committed after their window was read"),
     Key("projects_full_resync_days", "int", "Projects full re-read (days)", low=0, high=365, default=7,
         help="Every this many days the projects stream re-reads every project instead of its changes, "
              "so restored projects come back; `0`: never."),
