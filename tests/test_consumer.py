@@ -9,8 +9,8 @@ from datetime import datetime, timezone
 import pytest
 
 from tests.fakes import RecordingSink, checkpoint_claims
-from xurrent_async.events import Failed, Finished, PassDone, PassStarted, Rows, WindowDone
-from xurrent_async.resources import Issue
+from xurrent_async.events import Failed, FieldsRefused, Finished, PassDone, PassStarted, Rows, WindowDone
+from xurrent_async.resources import OFFSETLESS, Issue
 from xurrent_async.state import SyncState
 from xurrent_async.sync import Consumer
 from xurrent_async.tuning import Tuning
@@ -141,6 +141,29 @@ def test_each_distinct_value_problem_is_warned_once_and_counted_so_repeats_never
     summary = consumer.value_problems.summary()
     assert summary[0].startswith("products: rule_set has an undocumented value 'quantum': 500 record(s)")
     assert any("'yesterday': 1 record(s), e.g. id 999" in line for line in summary)
+
+
+def test_timestamps_without_an_offset_are_warned_once_per_field_with_their_count(caplog):
+    caplog.set_level(logging.WARNING)
+    consumer = Consumer(SyncState(), RecordingSink(), Tuning(), lambda: 0.0)
+    consumer.handle(PassStarted("projects", 0, 10, None))
+    issues = [Issue("projects", "completed_at", OFFSETLESS, f"'2016-03-22T21:{i:02d}'", i, per_value=False)
+              for i in range(40)]
+    consumer.handle(Rows("projects", [_row(i, 0) for i in range(40)], issues))
+    assert sum("without a UTC offset" in r.getMessage() for r in caplog.records) == 1
+    assert consumer.value_problems.summary() == [
+        f"projects: completed_at {OFFSETLESS}: 40 record(s), e.g. '2016-03-22T21:00' (id 0)"]
+
+
+def test_refused_fields_reach_the_next_checkpoint_and_an_empty_list_forgets_them():
+    sink = RecordingSink()
+    consumer = Consumer(SyncState(), sink, Tuning(checkpoint_seconds=0.0), lambda: 0.0)
+    consumer.handle(FieldsRefused("products", ("rate",)))
+    consumer.save()
+    assert sink.checkpoints[-1]["streams"]["products"]["refused_fields"] == ["rate"]
+    consumer.handle(FieldsRefused("products", ()))
+    consumer.save()
+    assert "refused_fields" not in sink.checkpoints[-1]["streams"]["products"]
 
 
 def test_an_ended_pass_is_saved_by_the_clock_even_when_no_event_follows():

@@ -73,6 +73,15 @@ class FeedRefused:
 
 
 @dataclass(frozen=True)
+class FieldsRefused:
+    """The declared fields a stream no longer asks for, because the API refused them (empty: every
+    field is asked for again). The state remembers them, so later syncs need not find them again."""
+
+    stream: str
+    fields: tuple[str, ...]
+
+
+@dataclass(frozen=True)
 class Failed:
     error: BaseException
 
@@ -82,4 +91,5 @@ class Finished:
     pass
 
 
-Event = PassStarted | Rows | WindowDone | WindowsAdded | PassDone | Removed | FeedRefused | Failed | Finished
+Event = (PassStarted | Rows | WindowDone | WindowsAdded | PassDone | Removed | FeedRefused | FieldsRefused | Failed
+         | Finished)

@@ -21,7 +21,7 @@ from typing import Any
 from xurrent_async.client import Page, XurrentClient
 from xurrent_async.errors import ApiError
 from xurrent_async.events import Event, FeedRefused, Removed
-from xurrent_async.resources import Resource, parse_timestamp
+from xurrent_async.resources import Resource, exact_timestamp
 from xurrent_async.state import to_iso
 
 log = logging.getLogger(__name__)
@@ -42,12 +42,10 @@ def removed_ids(records: list[Any], feed: str, kind: str) -> list[int]:
 
 
 def last_second(records: list[Any]) -> int | None:
-    """The created_at second of a page's last entry with a readable one."""
+    """The created_at second of a page's last entry with a readable one (one without an offset is
+    no evidence: its zone is a guess)."""
     for entry in reversed(records):
-        try:
-            stamp = parse_timestamp(entry.get("created_at")) if isinstance(entry, dict) else None
-        except ValueError:
-            stamp = None
+        stamp = exact_timestamp(entry.get("created_at")) if isinstance(entry, dict) else None
         if stamp is not None:
             return int(stamp.timestamp())
     return None

@@ -5,7 +5,8 @@
  "streams": {"organizations": {"cursor": "2026-11-28T10:00:00Z",
                                "pass": {"lower": "...Z", "upper": "...Z", "done": [["...Z", "...Z"]]}},
              "projects": {"cursor": "...Z", "full_read": "...Z",
-                          "removals": {"archive": "...Z", "trash": "...Z"}}}}
+                          "removals": {"archive": "...Z", "trash": "...Z"}},
+             "products": {"cursor": "...Z", "refused_fields": ["rate"]}}}
 ```
 `source`: the account and API host the state was written for (never a credential): a state is
 only valid for them. `cursor`: everything updated before it has been delivered. `pass`: the open
@@ -13,9 +14,11 @@ pass covering [lower, upper); `done` are its finished parts, merged: whole windo
 an open window read so far; `"full": true` when the pass re-reads every record rather than the
 changes. The cursor moves to `upper` only when `done` covers the whole pass. `full_read`: the upper
 bound of the last full pass (a periodic full re-read is due from it). `removals`: per removal feed,
-every entry created before that moment has been read and its delete sent. Times are whole seconds,
-written as UTC ISO strings so a person can read the state; internally they are epoch seconds
-(ints). A state without `full_read` or `removals` (older) reads the feeds from their beginning once.
+every entry created before that moment has been read and its delete sent. `refused_fields`: the
+declared fields the API refused in `fields=` (not asked for until the stream's next full pass). Times
+are whole seconds, written as UTC ISO strings so a person can read the state; internally they are
+epoch seconds (ints). A state without `full_read` or `removals` (older) reads the feeds from their
+beginning once; one without `refused_fields` asks for every field.
 """
 
 from __future__ import annotations
@@ -99,6 +102,7 @@ class StreamState:
     open_pass: Pass | None = None
     full_read: int | None = None  # upper bound of the last full pass
     removals: dict[str, int] = field(default_factory=dict)  # feed -> every entry before it is read
+    refused_fields: list[str] = field(default_factory=list)  # declared fields the API refused in fields=
 
     def to_json(self) -> dict[str, Any]:
         data: dict[str, Any] = {"cursor": to_iso(self.cursor) if self.cursor is not None else None}
@@ -115,6 +119,8 @@ class StreamState:
             data["full_read"] = to_iso(self.full_read)
         if self.removals:
             data["removals"] = {feed: to_iso(at) for feed, at in sorted(self.removals.items())}
+        if self.refused_fields:
+            data["refused_fields"] = list(self.refused_fields)
         return data
 
 
@@ -274,4 +280,9 @@ def _read_stream(raw: dict[str, Any]) -> StreamState:
             raise ValueError("pass lower bound after its upper bound")
     full_read = from_iso(raw["full_read"]) if raw.get("full_read") else None
     removals = {str(feed): from_iso(at) for feed, at in (raw.get("removals") or {}).items()}
-    return StreamState(cursor, open_pass, full_read, removals)
+    refused = raw.get("refused_fields") or []
+    if not isinstance(refused, list) or not all(isinstance(name, str) for name in refused):
+        # Harmless to forget: every field is asked for, and a refusal is found again.
+        log.warning("The saved state's refused_fields is unreadable (%r); asking for every field.", refused)
+        refused = []
+    return StreamState(cursor, open_pass, full_read, removals, list(refused))

@@ -31,6 +31,7 @@ from xurrent_async.events import (
     Event,
     Failed,
     FeedRefused,
+    FieldsRefused,
     Finished,
     PassDone,
     PassStarted,
@@ -153,6 +154,9 @@ class Consumer:
                     "deleted in the warehouse until the token's user may read the archive and trash; the rest "
                     "of the sync goes on", event.stream, event.feed, event.message, event.stream)
             self._feeds_refused.add(event.feed)
+        elif isinstance(event, FieldsRefused):
+            self.state.stream(event.stream).refused_fields = list(event.fields)
+            self._dirty = True
         elif isinstance(event, Finished):
             self._checkpoint()
             return False
