@@ -65,11 +65,13 @@ class Removed:
 
 @dataclass(frozen=True)
 class FeedRefused:
-    """The token may not read a removal feed (403): deletes are not reflected; the sync goes on."""
+    """A removal feed cannot be read: the token may not (403) or the server has none (404). Deletes
+    are not reflected; the sync goes on."""
 
     stream: str
     feed: str
     message: str
+    status: int = 403
 
 
 @dataclass(frozen=True)

@@ -329,7 +329,7 @@ class RowMapper:
         hold it); a record that is not an object or has no integer id raises RecordError."""
         if not isinstance(record, dict):
             raise RecordError(f"{self.table}: expected a record object, got {type(record).__name__}")
-        record_id = _ident(record.get("id"))
+        record_id = as_id(record.get("id"))
         if record_id is None:
             raise RecordError(f"{self.table}: a record has no usable id ({_shown(record.get('id'))})")
         row = dict(self._nulls)
@@ -369,7 +369,7 @@ class RowMapper:
         if kind == "account":
             row[columns[0]] = _text(value.get("id"))
             return
-        row[columns[0]] = ident = _ident(value.get("id"))
+        row[columns[0]] = ident = as_id(value.get("id"))
         if ident is None and value.get("id") is not None:
             problems.append(Issue(self.table, api, "has a reference id that is not a whole number",
                                   _shown(value.get("id")), record_id))
@@ -381,11 +381,11 @@ class RowMapper:
         if kind == "service":
             provider = value.get("provider")
             if isinstance(provider, dict):
-                row[columns[3]] = _ident(provider.get("id"))
+                row[columns[3]] = as_id(provider.get("id"))
                 row[columns[4]] = _text(provider.get("name"))
 
 
-def _ident(value: Any) -> int | None:
+def as_id(value: Any) -> int | None:
     """An id: an integer, or a string of ASCII digits (read as the number it spells)."""
     if isinstance(value, int):
         return None if isinstance(value, bool) else value
