@@ -294,3 +294,15 @@ def test_a_sync_that_fails_in_a_feed_saves_its_passes_and_the_rerun_reads_only_t
         rerun = run_sync(settings_for(sim), sink.checkpoints[-1], sink, tuning=FAST)
         assert rerun.rows < 30  # the lookback's overlap, not a full re-read
         assert_warehouse_is_the_source(sim, sink)
+
+
+def test_an_unreadable_entry_that_shows_up_behind_the_claim_moves_the_claim_back_to_it():
+    with SimulatorThread(unlimited(feed_references="never", other_feed_entries=0)) as sim:
+        sink = RecordingSink()
+        state = run_sync(settings_for(sim), None, sink, tuning=FAST).state
+        claimed = from_iso(state["streams"]["projects"]["removals"]["archive"])
+        # Visible only now, created a minute before what the last sync claimed (within the lookback).
+        sim.archive(sorted(sim.truth("projects"))[:1], at=claimed - 60)
+        sim.clock.skew_seconds += 2
+        report = run_sync(settings_for(sim), state, sink, tuning=FAST)
+    assert from_iso(report.state["streams"]["projects"]["removals"]["archive"]) == claimed - 60

@@ -61,6 +61,9 @@ class Removed:
     feed: str
     ids: list[int]
     upto: int | None  # None: nothing can be claimed yet (no readable created_at so far)
+    # The walk's last word, held before an entry it could not read: `upto` replaces the feed's
+    # claim even when the claim was later (an entry that showed up late, behind it).
+    held: bool = False
 
 
 @dataclass(frozen=True)

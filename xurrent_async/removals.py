@@ -135,7 +135,7 @@ class FeedReader:
         finally:
             self._say_unnamed(resource, feed, claim)
         upto = claim.limit(end)
-        await self._emit(Removed(resource.table, feed, [], upto))
+        await self._emit(Removed(resource.table, feed, [], upto, held=claim.held))
         if upto is not None:
             log.info("%s: %s read up to %s", resource.table, feed, to_iso(upto))
 

@@ -193,10 +193,11 @@ class SyncState:
             s.full_read = s.open_pass.upper
         s.open_pass = None
 
-    def feed_read(self, name: str, feed: str, upto: int) -> None:
-        """Every entry of `feed` created before `upto` has been read and its deletes sent."""
+    def feed_read(self, name: str, feed: str, upto: int, held: bool = False) -> None:
+        """Every entry of `feed` created before `upto` has been read and its deletes sent. `held`:
+        an entry at `upto` could not be read, so the claim goes back to it if it was later."""
         s = self.stream(name)
-        s.removals[feed] = max(upto, s.removals.get(feed, upto))
+        s.removals[feed] = upto if held else max(upto, s.removals.get(feed, upto))
 
     def bind(self, source: Source) -> bool:
         """Tie the state to `source` before any request. A state written for another account or

@@ -183,7 +183,7 @@ class Consumer:
         self._stream(event.stream).deletes += len(event.ids)
         self._pending_rows += len(event.ids)
         if event.upto is not None:
-            self.state.feed_read(event.stream, event.feed, event.upto)
+            self.state.feed_read(event.stream, event.feed, event.upto, event.held)
             self._dirty = True
         self._maybe_checkpoint()
 
