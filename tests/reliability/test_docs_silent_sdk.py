@@ -94,13 +94,14 @@ def check_loose_values(sim, project) -> int:
     return checked
 
 
-def edit_and_remove(sim, rng: random.Random, count: int = 5) -> None:
-    """Changes for the incremental sync: edits in every table, projects archived and trashed."""
+def edit_and_remove(sim, rng: random.Random, count: int = 5, at: int | None = None) -> None:
+    """Changes for the incremental sync: edits in every table, projects archived and trashed (at
+    `at`, default the server's clock now)."""
     for table in COLLECTIONS:
         sim.touch(table, rng.sample(sim.ids(table), 20))
     live = sorted(set(sim.truth("projects")))
-    sim.archive(live[:count])
-    sim.trash(live[count:count + 2])
+    sim.archive(live[:count], at=at)
+    sim.trash(live[count:count + 2], at=at)
 
 
 def test_template_names_loose_values_a_refused_field_and_feed_entries_read_alone(tmp_path):
@@ -179,6 +180,7 @@ def test_feed_entries_that_name_no_project_are_warned_about_and_never_claimed(tm
         settings = configuration(sim)
         archived_at = int(sim.clock.now())
         sim.archive(sorted(sim.truth("projects"))[:3], at=archived_at)
+        sim.clock.skew_seconds += 2  # the sync starts in a later second than the archive
         first = ok(run_debug(project, settings, timeout=RUN_TIMEOUT))
         assert "3 entries of /v1/archive of type project named no usable project id" in first.output
         # The archive's claim stops at the first entry it could not read; the trash had none.
@@ -186,7 +188,7 @@ def test_feed_entries_that_name_no_project_are_warned_about_and_never_claimed(tm
         assert from_iso(feeds["archive"]) == archived_at < from_iso(feeds["trash"])
         sim.clock.skew_seconds += 2
         trashed_at = int(sim.clock.now())
-        edit_and_remove(sim, rng, count=2)
+        edit_and_remove(sim, rng, count=2, at=trashed_at)
         sim.clock.skew_seconds += 2
         second = ok(run_debug(project, settings, timeout=RUN_TIMEOUT))
         feeds = saved_state(project)["streams"]["projects"]["removals"]
