@@ -178,3 +178,15 @@ def test_a_token_that_may_not_read_the_feeds_passes_the_connection_test_with_a_w
         assert sim.stats.requests_by_collection == {"organizations": 1, "archive": 1, "trash": 1}
     out = capsys.readouterr().out
     assert out.count("may not read /") == 2 and "will not be marked deleted" in out and TOKEN not in out
+
+
+def test_a_server_without_the_feeds_passes_the_connection_test_with_a_warning(capsys, monkeypatch):
+    from fivetran_connector_sdk import Logging
+
+    monkeypatch.setattr(Logging, "LOG_LEVEL", Logging.Level.INFO)
+    config = SimConfig(records=20, tokens=(TOKEN,), burst_limit=None, hourly_limit=None, feeds_missing=True)
+    with SimulatorThread(config) as sim:
+        response = connector.connection_test(good(sim))
+        assert response.success, response
+    out = capsys.readouterr().out
+    assert out.count("answered 404 for /") == 2 and "offers no archive and trash" in out

@@ -9,8 +9,8 @@ from datetime import datetime, timezone
 import pytest
 
 from tests.fakes import RecordingSink, checkpoint_claims
-from xurrent_async.events import Failed, Finished, PassDone, PassStarted, Rows, WindowDone
-from xurrent_async.resources import Issue
+from xurrent_async.events import Failed, FieldsRefused, Finished, PassDone, PassStarted, Rows, WindowDone
+from xurrent_async.resources import OFFSETLESS, Issue
 from xurrent_async.state import SyncState
 from xurrent_async.sync import Consumer
 from xurrent_async.tuning import Tuning
@@ -92,9 +92,10 @@ def test_checkpoints_come_every_few_thousand_rows_inside_an_open_window():
     assert all(c["streams"]["projects"]["cursor"] is None for c in sink.checkpoints)
 
 
-def test_window_and_pass_ends_wait_for_the_next_timed_checkpoint_or_the_final_one():
-    # Each local checkpoint writes every table with rows waiting: window and pass ends only mark
-    # the state; the row count, the clock or the end of the sync decide when it is saved.
+def test_window_ends_wait_for_the_next_timed_checkpoint_and_a_pass_end_is_saved_at_once():
+    # Each local checkpoint writes every table with rows waiting: window ends only mark the state;
+    # the row count, the clock or the end of the sync decide when it is saved. A pass's end is saved
+    # at once: its removal feeds come next, and a feed that fails the sync must not take it along.
     now = [0.0]
     sink = RecordingSink()
     consumer = Consumer(SyncState(), sink, Tuning(checkpoint_rows=1_000, checkpoint_seconds=5.0), lambda: now[0])
@@ -102,15 +103,16 @@ def test_window_and_pass_ends_wait_for_the_next_timed_checkpoint_or_the_final_on
         consumer.handle(PassStarted(stream, 0, 10, None))
         consumer.handle(Rows(stream, [_row(i, 0) for i in range(100)]))
         consumer.handle(WindowDone(stream, (0, 10)))
-    consumer.handle(PassDone("organizations"))
     assert sink.checkpoints == []
-    now[0] = 5.0  # nothing new but ended windows and passes: still saved after checkpoint_seconds
-    consumer.handle(PassDone("products"))
+    consumer.handle(PassDone("organizations"))
     assert len(sink.checkpoints) == 1
-    assert all(sink.checkpoints[0]["streams"][s]["cursor"] == "1970-01-01T00:00:10Z"
-               for s in ("organizations", "products"))
+    assert sink.checkpoints[0]["streams"]["organizations"]["cursor"] == "1970-01-01T00:00:10Z"
+    assert sink.checkpoints[0]["streams"]["products"]["pass"]["done"] == [["1970-01-01T00:00:00Z",
+                                                                           "1970-01-01T00:00:10Z"]]
+    consumer.handle(PassDone("products"))
+    assert len(sink.checkpoints) == 2
     consumer.handle(Finished())
-    assert len(sink.checkpoints) == 2  # the final one, always
+    assert len(sink.checkpoints) == 3  # the final one, always
 
 
 def test_a_failure_event_is_raised_with_its_original_message():
@@ -143,22 +145,41 @@ def test_each_distinct_value_problem_is_warned_once_and_counted_so_repeats_never
     assert any("'yesterday': 1 record(s), e.g. id 999" in line for line in summary)
 
 
-def test_an_ended_pass_is_saved_by_the_clock_even_when_no_event_follows():
-    # The token may wait an hour for its quota with one stream done: that stream's new cursor must
-    # not wait for the next event to be saved.
+def test_timestamps_without_an_offset_are_warned_once_per_field_with_their_count(caplog):
+    caplog.set_level(logging.WARNING)
+    consumer = Consumer(SyncState(), RecordingSink(), Tuning(), lambda: 0.0)
+    consumer.handle(PassStarted("projects", 0, 10, None))
+    issues = [Issue("projects", "completed_at", OFFSETLESS, f"'2016-03-22T21:{i:02d}'", i, per_value=False)
+              for i in range(40)]
+    consumer.handle(Rows("projects", [_row(i, 0) for i in range(40)], issues))
+    assert sum("without a UTC offset" in r.getMessage() for r in caplog.records) == 1
+    assert consumer.value_problems.summary() == [
+        f"projects: completed_at {OFFSETLESS}: 40 record(s), e.g. '2016-03-22T21:00' (id 0)"]
+
+
+def test_refused_fields_reach_the_next_checkpoint_and_an_empty_list_forgets_them():
+    sink = RecordingSink()
+    consumer = Consumer(SyncState(), sink, Tuning(checkpoint_seconds=0.0), lambda: 0.0)
+    consumer.handle(FieldsRefused("products", ("rate",)))
+    consumer.save()
+    assert sink.checkpoints[-1]["streams"]["products"]["refused_fields"] == ["rate"]
+    consumer.handle(FieldsRefused("products", ()))
+    consumer.save()
+    assert "refused_fields" not in sink.checkpoints[-1]["streams"]["products"]
+
+
+def test_a_sync_that_fails_in_a_feed_keeps_the_pass_that_ended_before_it():
     now = [0.0]
     sink = RecordingSink()
     consumer = Consumer(SyncState(), sink, Tuning(checkpoint_seconds=5.0), lambda: now[0])
     consumer.handle(PassStarted("projects", 0, 10, None))
+    consumer.handle(Rows("projects", [_row(1, 5)]))
     consumer.handle(WindowDone("projects", (0, 10)))
     consumer.handle(PassDone("projects"))
-    consumer.idle()
-    assert sink.checkpoints == []
-    now[0] = 5.0
-    consumer.idle()
-    assert [c["streams"]["projects"]["cursor"] for c in sink.checkpoints] == ["1970-01-01T00:00:10Z"]
-    consumer.idle()  # nothing new since: no further checkpoint
-    assert len(sink.checkpoints) == 1
+    with pytest.raises(RuntimeError):
+        consumer.handle(Failed(RuntimeError("the archive failed")))
+    assert sink.checkpoints[-1]["streams"]["projects"] == {"cursor": "1970-01-01T00:00:10Z"}
+    assert [op[0] for op in sink.ops] == ["upsert", "checkpoint"]
 
 
 def test_the_read_part_of_an_open_window_is_claimed_once_its_rows_are_upserted():

@@ -11,8 +11,9 @@ import pytest
 
 from tests.fakes import RecordingSink
 from tests.sdk_harness import differences
+from xurrent_async.errors import ApiError
 from xurrent_async.pass_plan import DAY, full_read_due, pass_start
-from xurrent_async.removals import last_second, removed_ids
+from xurrent_async.removals import Claim, last_second, removed_ids, scan_entries
 from xurrent_async.resources import BY_TABLE
 from xurrent_async.settings import parse_settings
 from xurrent_async.simulator import COLLECTIONS, SimConfig, SimulatorThread
@@ -63,11 +64,26 @@ def test_feed_pages_yield_only_the_resource_type_and_the_last_readable_second():
         {"id": 2, "created_at": "2026-01-01T00:00:01-05:00", "archived": "project", "project": {"id": 7}},
         {"id": 3, "created_at": "2026-01-02T00:00:00Z", "archived": "project", "project": {"id": "x"}},
         {"id": 4, "archived": "project"},
+        {"id": 5, "archived": "Project", "Project": {"id": 8}},  # another spelling of the type
+        {"id": 6, "archived": "PROJECT", "project": {"id": "9"}},  # the reference keyed in lower case, id as digits
+        {"id": 7, "archived": "projects", "projects": {"id": 10}},  # not the type
         "garbage",
     ]
-    assert removed_ids(page, "archive", "project") == [7]
+    assert removed_ids(page, "archive", "project") == [7, 8, 9]
+    assert [e["id"] for e in scan_entries(page, "archive", "project").unnamed] == [3, 4]
     assert removed_ids(page, "trash", "project") == []  # the trash says "trashed", not "archived"
     assert last_second(page) == from_iso("2026-01-02T00:00:00Z")
+
+
+def test_a_claim_held_by_an_unreadable_entry_never_passes_it():
+    claim = Claim()
+    assert claim.limit(100) == 100 and claim.limit(None) is None
+    claim.hold(50)
+    assert (claim.limit(100), claim.limit(40)) == (50, 40)
+    claim.hold(60)  # a later one changes nothing
+    assert claim.limit(100) == 50
+    claim.hold(None)  # one whose second is unknown, before anything was claimable: nothing may be
+    assert claim.limit(100) is None
 
 
 # full_read: how many days ago the last full pass ended (None: never recorded)
@@ -202,3 +218,92 @@ def test_a_token_that_may_not_read_the_feeds_warns_once_and_the_sync_goes_on(cap
     warnings = [r.getMessage() for r in caplog.records if "may not read" in r.getMessage()]
     assert len(warnings) == 1 and "not marked deleted" in warnings[0]
     assert report.rows == 300 * 2 + 298 and "removals" not in report.state["streams"]["projects"]
+
+
+def test_a_server_without_the_feeds_warns_once_and_the_sync_succeeds(caplog):
+    caplog.set_level(logging.WARNING)
+    with SimulatorThread(unlimited(feeds_missing=True)) as sim:
+        sim.archive(sorted(sim.truth("projects"))[:2])
+        sink = RecordingSink()
+        report = run_sync(settings_for(sim), None, sink, tuning=FAST)
+    warnings = [r.getMessage() for r in caplog.records if "answered 404 for /v1/" in r.getMessage()]
+    assert len(warnings) == 1 and "404" in warnings[0] and "not marked deleted" in warnings[0]
+    assert report.rows == 300 * 2 + 298 and "removals" not in report.state["streams"]["projects"]
+    assert report.state["streams"]["projects"]["cursor"]
+
+
+def test_list_entries_without_the_reference_are_read_alone_and_their_projects_deleted():
+    with SimulatorThread(unlimited(feed_references="single", other_feed_entries=5)) as sim:
+        ids = sorted(sim.truth("projects"))
+        sink = RecordingSink()
+        state = run_sync(settings_for(sim), None, sink, tuning=FAST).state
+        sim.archive(ids[:3])
+        sim.trash(ids[3:4])
+        sim.reset_stats()
+        report = run_sync(settings_for(sim), state, sink, tuning=FAST)
+        assert_warehouse_is_the_source(sim, sink)
+        # One request per feed, and one per project entry asked for alone (other types never are).
+        assert sim.stats.requests_by_collection["archive"] == 1 + 3
+        assert sim.stats.requests_by_collection["trash"] == 1 + 1
+    assert report.deletes == 4 and sink.deleted("projects") == set(ids[:4])
+    assert set(report.state["streams"]["projects"]["removals"]) == {"archive", "trash"}
+
+
+def test_entries_that_name_no_project_anywhere_are_counted_warned_and_never_claimed(caplog):
+    caplog.set_level(logging.WARNING)
+    with SimulatorThread(unlimited(feed_references="never", other_feed_entries=0)) as sim:
+        ids = sorted(sim.truth("projects"))
+        sink = RecordingSink()
+        state = run_sync(settings_for(sim), None, sink, tuning=FAST).state
+        sim.clock.skew_seconds += 2  # archived after the first sync's feeds were read
+        removed_at = int(sim.clock.now())
+        sim.archive(ids[:3], at=removed_at)
+        sim.clock.skew_seconds += 2
+        report = run_sync(settings_for(sim), state, sink, tuning=FAST)
+        feeds = report.state["streams"]["projects"]["removals"]
+        # The archive's claim stops at the first entry it could not read; the trash had none.
+        assert from_iso(feeds["archive"]) == removed_at
+        assert from_iso(feeds["trash"]) > removed_at
+        assert sink.deleted("projects") == set()
+        warnings = [r.getMessage() for r in caplog.records if "named no usable project id" in r.getMessage()]
+        assert len(warnings) == 1 and "3 entries of /v1/archive" in warnings[0]
+        # The server names them again: the next sync reads the archive from there and deletes them.
+        sim.config.feed_references = "always"
+        run_sync(settings_for(sim), report.state, sink, tuning=FAST)
+        assert_warehouse_is_the_source(sim, sink)
+    assert sink.deleted("projects") == set(ids[:3])
+
+
+def test_a_sync_that_fails_in_a_feed_saves_its_passes_and_the_rerun_reads_only_the_changes():
+    with SimulatorThread(unlimited()) as sim:
+        sim.archive(sorted(sim.truth("projects"))[:2])
+
+        def broken_archive(collection: str, query: Any) -> None:
+            if collection == "archive":
+                raise RuntimeError("the archive is down")  # a 500 on every attempt
+
+        sim.before_serving = broken_archive
+        sink = RecordingSink()
+        with pytest.raises(ApiError) as info:
+            run_sync(settings_for(sim, retry_attempts="1"), None, sink, tuning=FAST)
+        assert info.value.status == 500 and "/v1/archive" in str(info.value)
+        saved = sink.checkpoints[-1]["streams"]
+        assert all(saved[table]["cursor"] for table in COLLECTIONS)  # every pass is saved
+        assert "removals" not in saved["projects"]
+        sim.before_serving = None
+        sim.clock.skew_seconds += 2
+        rerun = run_sync(settings_for(sim), sink.checkpoints[-1], sink, tuning=FAST)
+        assert rerun.rows < 30  # the lookback's overlap, not a full re-read
+        assert_warehouse_is_the_source(sim, sink)
+
+
+def test_an_unreadable_entry_that_shows_up_behind_the_claim_moves_the_claim_back_to_it():
+    with SimulatorThread(unlimited(feed_references="never", other_feed_entries=0)) as sim:
+        sink = RecordingSink()
+        state = run_sync(settings_for(sim), None, sink, tuning=FAST).state
+        claimed = from_iso(state["streams"]["projects"]["removals"]["archive"])
+        # Visible only now, created a minute before what the last sync claimed (within the lookback).
+        sim.archive(sorted(sim.truth("projects"))[:1], at=claimed - 60)
+        sim.clock.skew_seconds += 2
+        report = run_sync(settings_for(sim), state, sink, tuning=FAST)
+    assert from_iso(report.state["streams"]["projects"]["removals"]["archive"]) == claimed - 60

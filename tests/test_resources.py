@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from xurrent_async.errors import RecordError
-from xurrent_async.resources import BY_TABLE, RESOURCES, Issue, RowMapper
+from xurrent_async.resources import BY_TABLE, OFFSETLESS, RESOURCES, Issue, RowMapper
 from xurrent_async.simulator.records import RENDERERS
 
 DOCS = json.loads((Path(__file__).parent / "fixtures" / "docs_records.json").read_text(encoding="utf-8"))
@@ -93,7 +93,6 @@ def test_decimals_stay_exact_strings():
     ("record", "field", "problem", "column", "kept"),
     [
         ({"id": 3, "updated_at": "yesterday"}, "updated_at", "unparseable timestamp", "updated_at", None),
-        ({"id": 3, "created_at": "2016-03-22T21:02:50"}, "created_at", "without a UTC offset", "created_at", None),
         ({"id": 3, "salvage_value": "12,5"}, "salvage_value", "is not a decimal", "salvage_value", None),
         ({"id": 3, "disabled": "true"}, "disabled", "is not true/false", "disabled", None),
         ({"id": 3, "rule_set": "quantum"}, "rule_set", "undocumented value", "rule_set", "quantum"),
@@ -128,7 +127,55 @@ def test_legacy_and_documented_depreciation_methods_are_no_problem(value):
     assert problems == []
 
 
-@pytest.mark.parametrize("record", [{"name": "no id"}, {"id": "12"}, {"id": True}, ["not", "an", "object"]])
+@pytest.mark.parametrize("record", [{"name": "no id"}, {"id": "12a"}, {"id": "-12"}, {"id": "١٢"}, {"id": True},
+                                    {"id": 1.5}, ["not", "an", "object"]])
 def test_a_record_without_a_usable_id_is_a_shape_error(record):
     with pytest.raises(RecordError):
         RowMapper(BY_TABLE["organizations"]).map(record, [])
+
+
+@pytest.mark.parametrize(("sent", "read"), [
+    ("2016-03-22T21:02", datetime(2016, 3, 22, 21, 2, tzinfo=timezone.utc)),
+    ("2016-03-22T21:02:50", datetime(2016, 3, 22, 21, 2, 50, tzinfo=timezone.utc)),
+])
+def test_a_timestamp_without_an_offset_is_kept_as_utc_and_reported_once_per_field(sent, read):
+    problems: list[Issue] = []
+    mapper = RowMapper(BY_TABLE["projects"])
+    rows = [mapper.map({"id": n, "completed_at": sent, "created_at": sent[:-1] + "1"}, problems) for n in (1, 2)]
+    assert rows[0]["completed_at"] == read and rows[1]["completed_at"] == read
+    assert {(i.field, i.problem) for i in problems} == {("completed_at", OFFSETLESS), ("created_at", OFFSETLESS)}
+    # One key per field whatever the value: a sync reports it once, with a count.
+    assert len({i.key for i in problems}) == 2 and len(problems) == 4
+
+
+def test_an_id_sent_as_digits_is_read_as_the_number():
+    problems: list[Issue] = []
+    row = RowMapper(BY_TABLE["products"]).map(
+        {"id": "12", "support_team": {"id": "9", "name": "Unix"},
+         "service": {"id": "22", "name": "Rack", "provider": {"id": "30", "name": "DC"}}}, problems)
+    assert problems == []
+    assert (row["id"], row["support_team_id"], row["service_id"], row["service_provider_id"]) == (12, 9, 22, 30)
+
+
+def test_a_reference_id_that_is_no_number_is_reported_and_null():
+    problems: list[Issue] = []
+    row = RowMapper(BY_TABLE["products"]).map({"id": 1, "supplier": {"id": "x9", "name": "Acme"}}, problems)
+    assert row["supplier_id"] is None and row["supplier_name"] == "Acme"
+    assert [(i.field, i.problem) for i in problems] == [("supplier", "has a reference id that is not a whole number")]
+
+
+@pytest.mark.parametrize(("sent", "name"), [
+    ({"id": 22, "subject": "Prepare services"}, "Prepare services"),  # as the docs show a template
+    ({"id": 22, "name": "Prepare services"}, "Prepare services"),  # a server that sends name only
+    ({"id": 22, "subject": "Prepare services", "name": "Other"}, "Prepare services"),  # both: the documented one
+])
+def test_a_template_reference_shows_its_subject(sent, name):
+    row = RowMapper(BY_TABLE["products"]).map({"id": 1, "workflow_template": sent}, [])
+    assert (row["workflow_template_id"], row["workflow_template_name"]) == (22, name)
+    row = RowMapper(BY_TABLE["organizations"]).map({"id": 1, "order_template": sent}, [])
+    assert (row["order_template_id"], row["order_template_name"]) == (22, name)
+
+
+def test_a_person_reference_shows_its_name_not_a_subject():
+    row = RowMapper(BY_TABLE["projects"]).map({"id": 1, "manager": {"id": 5, "name": "Ann", "subject": "x"}}, [])
+    assert row["manager_name"] == "Ann"

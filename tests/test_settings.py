@@ -95,7 +95,7 @@ INT_RANGES = {
     "rate_limit_per_hour": (1, 1_000_000),
     "burst_limit": (1, 10_000),
     "credential_budget_per_hour": (1, 1_000_000),
-    "lookback_minutes": (0, 1440),
+    "lookback_minutes": (1, 1440),
     "full_resync_days": (0, 365),
     "projects_full_resync_days": (0, 365),  # the deprecated name: read as full_resync_days
 }
@@ -389,6 +389,7 @@ BAD_CONFIGURATIONS: list[tuple[str, dict[str, object], str]] = [
     ("burst_limit high", minimal(burst_limit="10001"), "burst_limit"),
     ("burst_limit abc", minimal(burst_limit="abc"), "burst_limit"),
     ("lookback_minutes negative", minimal(lookback_minutes="-1"), "lookback_minutes"),
+    ("lookback_minutes zero", minimal(lookback_minutes="0"), "lookback_minutes"),
     ("lookback_minutes high", minimal(lookback_minutes="1441"), "lookback_minutes"),
     ("enable_incremental_sync yes", minimal(enable_incremental_sync="yes"), "enable_incremental_sync"),
     ("enable_incremental_sync int", minimal(enable_incremental_sync=1), "enable_incremental_sync"),
@@ -421,6 +422,12 @@ def test_out_of_range_message_shows_value_and_allowed_range() -> None:
     ]
     (problem,) = problems_of(minimal(rate_limit_per_hour="8.5"))
     assert problem == 'rate_limit_per_hour: "8.5" is not a whole number; allowed 1–1,000,000 (default 3,600)'
+
+
+def test_a_lookback_of_zero_is_refused_with_the_reason() -> None:
+    (problem,) = problems_of(minimal(lookback_minutes="0"))
+    assert problem.startswith('lookback_minutes: "0" is out of range (less than a minute of lookback leaves no guard')
+    assert "server clock ahead of its database" in problem and problem.endswith("allowed 1–1,440 (default 5)")
 
 
 def test_allowed_values_are_stated() -> None:
@@ -577,7 +584,7 @@ def test_every_known_key_is_accepted_together() -> None:
         "rate_limit_per_hour": "7200",
         "burst_limit": "40",
         "credential_budget_per_hour": "2400",
-        "lookback_minutes": "0",
+        "lookback_minutes": "1",
         "full_resync_days": "30",
         "projects_full_resync_days": "",  # deprecated: given, it would be warned about
     }
@@ -588,7 +595,7 @@ def test_every_known_key_is_accepted_together() -> None:
     assert (settings.initial_sync_days, settings.enable_incremental_sync) == (30, False)
     assert (settings.max_records_per_page, settings.request_timeout_seconds, settings.retry_attempts) == (50, 60, 5)
     assert (settings.sync_frequency_hours, settings.max_concurrency) == (6, 16)
-    assert (settings.rate_limit_per_hour, settings.burst_limit, settings.lookback_minutes) == (7200, 40, 0)
+    assert (settings.rate_limit_per_hour, settings.burst_limit, settings.lookback_minutes) == (7200, 40, 1)
     assert settings.full_resync_days == 30
 
 

@@ -35,6 +35,35 @@ def test_options_map_onto_the_config() -> None:
     assert (config.faults.html_5xx, config.faults.omit_retry_after, config.faults.stall_seconds) == (0.1, True, 2.5)
 
 
+def test_the_switches_where_the_docs_are_silent_map_onto_the_config() -> None:
+    defaults = config_from(build_parser().parse_args([]))
+    assert (defaults.template_display, defaults.loose_values, defaults.refused_fields) == ("subject", 0.0, {})
+    assert (defaults.fields_error_message, defaults.feeds_missing, defaults.feed_references) == (None, False, "always")
+    config = config_from(build_parser().parse_args(
+        ["--template-display", "name", "--loose-values", "0.1", "--refuse-field", "products.rate", "--refuse-field",
+         "products.brand", "--refuse-field", "projects.roi", "--fields-error-message", "Bad Request", "--no-feeds",
+         "--feed-references", "single"]))
+    assert (config.template_display, config.loose_values) == ("name", 0.1)
+    assert config.refused_fields == {"products": ("rate", "brand"), "projects": ("roi",)}
+    assert config.fields_error_message == "Bad Request"
+    assert (config.feeds_missing, config.feed_references) == (True, "single")
+
+
+def test_the_help_names_every_switch_where_the_docs_are_silent() -> None:
+    text = build_parser().format_help()
+    for flag in ("--template-display", "--loose-values", "--refuse-field", "--fields-error-message", "--no-feeds",
+                 "--feed-references"):
+        assert flag in text, flag
+
+
+@pytest.mark.parametrize("option", [["--refuse-field", "rate"], ["--refuse-field", "widgets.rate"],
+                                    ["--loose-values", "2"], ["--template-display", "title"]])
+def test_bad_switch_values_are_refused(option: list[str], capsys) -> None:
+    with pytest.raises(SystemExit):
+        build_parser().parse_args(option)
+    assert option[0] in capsys.readouterr().err
+
+
 @pytest.mark.parametrize("fault", ["bogus=1", "reset=2", "reset", "html_5xx=x"])
 def test_bad_fault_options_are_refused(fault: str, capsys) -> None:
     with pytest.raises(SystemExit):

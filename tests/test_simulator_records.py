@@ -57,7 +57,10 @@ def epoch(timestamp: str) -> float:
 def check_ref(ref: object, kind: str) -> None:
     if ref is None:
         return
-    assert isinstance(ref, dict) and isinstance(ref["id"], int) and isinstance(ref["name"], str)
+    # The display property is `name`, or `subject` for templates (docs: Data Types → References).
+    display = "subject" if kind.endswith("Template") else "name"
+    assert isinstance(ref, dict) and isinstance(ref["id"], int) and isinstance(ref[display], str)
+    assert set(ref) & {"name", "subject"} == {display}
     assert base64.b64decode(ref["nodeID"] + "==").decode() == f"gid://xurrent/{kind}/{ref['id']}"
     # `account` only on a reference into another account; never the account being read.
     assert ref.get("account", DIRECTORY) == DIRECTORY
@@ -274,3 +277,36 @@ async def test_a_million_records_per_collection_stay_small(session, record_prope
     record_property("peak_traced_mb", round(peak / 1e6, 2))
     print(f"\n3 x 1,000,000 records, 12 pages served: peak traced memory {peak / 1e6:.2f} MB")
     assert peak < 150e6
+
+
+@pytest.mark.parametrize(("display", "keys"), [("subject", {"subject"}), ("name", {"name"}),
+                                               ("both", {"subject", "name"})])
+def test_template_references_carry_the_display_property_the_switch_names(display, keys) -> None:
+    with SimulatorThread(unlimited(records=300, template_display=display)) as sim:
+        refs = [r[field] for table, field in (("organizations", "order_template"), ("products", "workflow_template"))
+                for r in sim.truth(table).values() if r[field] is not None]
+    assert refs and all(set(ref) & {"name", "subject"} == keys for ref in refs)
+
+
+def test_loose_values_serve_offset_less_utc_timestamps_and_digit_ids_on_a_fixed_share() -> None:
+    config = unlimited(records=400, loose_values=0.25)
+    with SimulatorThread(config) as sim, SimulatorThread(unlimited(records=400)) as strict:
+        loose, exact = sim.truth("projects"), strict.truth("projects")
+        assert sim.truth("projects") == loose  # the same records on every request
+    chosen = [rid for rid, r in loose.items() if isinstance(r["id"], str)]
+    assert 50 < len(chosen) < 150
+    forms = set()
+    for rid in chosen:
+        r, e = loose[rid], exact[rid]
+        assert r["id"] == str(rid)
+        for field in ("created_at", "updated_at", "completed_at"):
+            if e[field] is None:
+                continue
+            assert re.fullmatch(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2})?", r[field]), r[field]
+            forms.add(len(r[field]))
+            utc = datetime.fromisoformat(e[field]).astimezone(timezone.utc).replace(tzinfo=None)
+            assert datetime.fromisoformat(r[field]) == utc.replace(second=utc.second if len(r[field]) > 16 else 0)
+        if e["manager"] is not None:
+            assert r["manager"] == {**e["manager"], "id": str(e["manager"]["id"])}
+    assert forms == {16, 19}  # both documented forms: yyyy-mm-ddThh:mm and …:ss
+    assert all(loose[rid] == exact[rid] for rid in loose if rid not in chosen)

@@ -91,6 +91,25 @@ def test_one_broken_stream_does_not_reset_the_others():
     assert state.stream("projects").cursor == from_iso("2026-01-01T00:00:00Z")
 
 
+def test_refused_fields_are_remembered_readably_and_an_older_state_without_them_asks_for_every_field():
+    state = SyncState()
+    state.stream("products").cursor = from_iso("2026-01-01T00:00:00Z")
+    state.stream("products").refused_fields = ["rate", "brand"]
+    data = json.loads(json.dumps(state.to_json()))
+    assert data["streams"]["products"] == {"cursor": "2026-01-01T00:00:00Z", "refused_fields": ["rate", "brand"]}
+    assert "refused_fields" not in data["streams"].get("projects", {})  # nothing refused: nothing written
+    assert SyncState.from_json(data, STREAMS).stream("products").refused_fields == ["rate", "brand"]
+    older = {"format": FORMAT_VERSION, "streams": {"products": {"cursor": "2026-01-01T00:00:00Z"}}}
+    assert SyncState.from_json(older, STREAMS).stream("products").refused_fields == []
+
+
+def test_an_unreadable_refused_fields_list_is_forgotten_and_the_cursor_kept():
+    saved = {"format": FORMAT_VERSION, "streams": {"products": {"cursor": "2026-01-01T00:00:00Z",
+                                                                "refused_fields": "rate"}}}
+    stream = SyncState.from_json(saved, STREAMS).stream("products")
+    assert stream.refused_fields == [] and stream.cursor == from_iso("2026-01-01T00:00:00Z")
+
+
 # --- the source a state belongs to ------------------------------------------------------------------
 WDC = Source("wdc", "api.xurrent.com")
 

@@ -139,6 +139,17 @@ class XurrentClient:
             attempts = self._options.retry_attempts + 1
             raise ApiError(exc.status, exc.path, f"{exc.reason} (gave up after {attempts} attempts)") from None
 
+    async def get_one(self, url: str) -> dict[str, Any]:
+        """One record (`GET /<collection>/<id>`), with the retries of `get_page`."""
+        self._check_url(url)
+        path = urlsplit(url).path
+        try:
+            page = await self._fetch(url, None, path, True)
+        except _Retryable as exc:
+            attempts = self._options.retry_attempts + 1
+            raise ApiError(exc.status, exc.path, f"{exc.reason} (gave up after {attempts} attempts)") from None
+        return page.records[0]
+
     async def pages(self, path: str, params: Mapping[str, str]) -> AsyncIterator[Page]:
         """Every page of one query, following Link rel="next" to the last page."""
         url: str | None = self.url(path)
@@ -149,7 +160,7 @@ class XurrentClient:
             url, query = page.next_url, None  # a Link carries every parameter already
 
     # -- one attempt -----------------------------------------------------------------------
-    async def _fetch_once(self, url: str, params: Mapping[str, str] | None, path: str) -> Page:
+    async def _fetch_once(self, url: str, params: Mapping[str, str] | None, path: str, one: bool = False) -> Page:
         refreshed: set[Member] = set()  # credentials whose token was refreshed for this request
         throttled_since: float | None = None
         while True:
@@ -209,7 +220,7 @@ class XurrentClient:
             if status >= 400:
                 raise ApiError(status, path, _api_message(body), hint=_hint(status))
             member.governor.on_success()
-            return self._page(status, headers, body, path, server_date, next_url)
+            return self._page(status, headers, body, path, server_date, next_url, one)
 
     async def _send(
         self, url: str, params: Mapping[str, str] | None, token: str
@@ -223,7 +234,7 @@ class XurrentClient:
             return resp.status, resp.headers, body, str(link["url"]) if link else None
 
     def _page(self, status: int, headers: Mapping[str, str], body: bytes, path: str,
-              server_date: float | None, next_url: str | None) -> Page:
+              server_date: float | None, next_url: str | None, one: bool = False) -> Page:
         content_type = headers.get("Content-Type", "")
         if "json" not in content_type:
             self._count("not_json")
@@ -234,7 +245,12 @@ class XurrentClient:
         except ValueError:  # orjson.JSONDecodeError is one
             self._count("bad_json")
             raise _Retryable(status, path, "the body is not valid JSON (truncated?)") from None
-        if not isinstance(records, list):
+        if one:
+            if not isinstance(records, dict):
+                self._count("not_an_object")
+                raise _Retryable(status, path, f"expected a JSON object (one record), got {type(records).__name__}")
+            records = [records]  # one record: a page of one
+        elif not isinstance(records, list):
             self._count("not_a_list")
             raise _Retryable(status, path, f"expected a JSON array of records, got {type(records).__name__}")
         self.stats.records += len(records)

@@ -5,8 +5,8 @@ valid (with its quota left and when it resets), refused, or out of quota. The te
 credential is refused or none has quota left; a problem that concerns them all (an unreachable
 host, an unknown account) is said once. Unlike a sync it never waits or retries: a 429 is reported
 with the time the quota resets. Once a credential works, one request per removal feed (archive,
-trash) says whether deletes can be reflected: a user who may not read them is a warning beside the
-verdict, not a failure.
+trash) says whether deletes can be reflected: a user who may not read them (403), or a server
+without them (404), is a warning beside the verdict, not a failure.
 """
 
 from __future__ import annotations
@@ -136,6 +136,10 @@ async def _check_feeds(session: aiohttp.ClientSession, settings: Settings, crede
                 warnings.append(
                     f"{who} may not read /{feed} ({_message(body)}): the connection works, but archived and trashed "
                     "projects will not be marked deleted until the token's user may read the archive and trash")
+            elif response.status == 404:
+                warnings.append(
+                    f"Xurrent answered 404 for /{feed} ({_message(body)}): the connection works, but this server "
+                    "offers no archive and trash, so archived and trashed projects will not be marked deleted")
 
 
 def _shared_users(checks: list[CredentialCheck]) -> list[str]:

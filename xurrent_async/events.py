@@ -62,15 +62,29 @@ class Removed:
     feed: str
     ids: list[int]
     upto: int | None  # None: nothing can be claimed yet (no readable created_at so far)
+    # The walk's last word, held before an entry it could not read: `upto` replaces the feed's
+    # claim even when the claim was later (an entry that showed up late, behind it).
+    held: bool = False
 
 
 @dataclass(frozen=True)
 class FeedRefused:
-    """The token may not read a removal feed (403): deletes are not reflected; the sync goes on."""
+    """A removal feed cannot be read: the token may not (403) or the server has none (404). Deletes
+    are not reflected; the sync goes on."""
 
     stream: str
     feed: str
     message: str
+    status: int = 403
+
+
+@dataclass(frozen=True)
+class FieldsRefused:
+    """The declared fields a stream no longer asks for, because the API refused them (empty: every
+    field is asked for again). The state remembers them, so later syncs need not find them again."""
+
+    stream: str
+    fields: tuple[str, ...]
 
 
 @dataclass(frozen=True)
@@ -83,4 +97,5 @@ class Finished:
     pass
 
 
-Event = PassStarted | Rows | WindowDone | WindowsAdded | PassDone | Removed | FeedRefused | Failed | Finished
+Event = (PassStarted | Rows | WindowDone | WindowsAdded | PassDone | Removed | FeedRefused | FieldsRefused | Failed
+         | Finished)

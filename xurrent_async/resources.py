@@ -41,6 +41,14 @@ class ValueProblem(ValueError):
     sent, for text columns) and the sync warns (the record itself is still delivered)."""
 
 
+class ValueGuessed(ValueProblem):
+    """A value stored in a form the docs allow but do not pin down (a timestamp without an offset,
+    read as UTC): reported once per field with a count, not once per value."""
+
+
+OFFSETLESS = "is a timestamp without a UTC offset (kept, read as UTC)"
+
+
 @dataclass(frozen=True)
 class Issue:
     """One value problem of one record. `key` is what the sync reports once, with a count."""
@@ -50,10 +58,11 @@ class Issue:
     problem: str  # e.g. "has unknown value", "is not a reference object", "unparseable timestamp"
     value: str  # repr of the value as sent, shortened
     record_id: Any
+    per_value: bool = True  # False: one report per (table, field, problem) whatever the value
 
     @property
     def key(self) -> tuple[str, str, str, str]:
-        return (self.table, self.field, self.problem, self.value)
+        return (self.table, self.field, self.problem, self.value if self.per_value else "")
 
     def __str__(self) -> str:
         return f"{self.table} id {self.record_id}: {self.field} {self.problem} {self.value}"
@@ -64,10 +73,12 @@ def _shown(value: Any) -> str:
     return text if len(text) <= 80 else text[:77] + "..."
 
 
-def parse_timestamp(value: Any) -> datetime | None:
-    """'2016-03-22T21:02:50-05:00' (or ...Z) → an aware UTC datetime. Null stays null."""
+def read_timestamp(value: Any) -> tuple[datetime | None, bool]:
+    """'2016-03-22T21:02:50-05:00' (or ...Z) → an aware UTC datetime, and whether the value named its
+    offset. The documented `datetime` form `yyyy-mm-ddThh:mm` (and `…:ss`) names none: it is read as
+    UTC. Null stays null; anything else raises ValueProblem."""
     if value is None:
-        return None
+        return None, True
     if not isinstance(value, str):
         raise ValueProblem("is not a timestamp string")
     text = value[:-1] + "+00:00" if value.endswith("Z") else value
@@ -76,8 +87,30 @@ def parse_timestamp(value: Any) -> datetime | None:
     except ValueError:
         raise ValueProblem("is an unparseable timestamp") from None
     if parsed.tzinfo is None:
-        raise ValueProblem("is a timestamp without a UTC offset")
-    return parsed.astimezone(timezone.utc)
+        return parsed.replace(tzinfo=timezone.utc), False
+    return parsed.astimezone(timezone.utc), True
+
+
+def parse_timestamp(value: Any) -> datetime | None:
+    """A timestamp as an aware UTC datetime (one without an offset read as UTC). Null stays null."""
+    return read_timestamp(value)[0]
+
+
+def exact_timestamp(value: Any) -> datetime | None:
+    """A timestamp that names its offset, as an aware UTC datetime; None for null, unreadable and
+    offset-less values: what decides a claim must not rest on a guessed time zone."""
+    try:
+        parsed, exact = read_timestamp(value)
+    except ValueProblem:
+        return None
+    return parsed if exact else None
+
+
+def _to_timestamp(value: Any) -> datetime | None:
+    parsed, exact = read_timestamp(value)
+    if not exact:
+        raise ValueGuessed(OFFSETLESS, parsed)
+    return parsed
 
 
 def _to_long(value: Any) -> int | None:
@@ -133,7 +166,7 @@ _TYPES: dict[str, Any] = {
 }
 _CONVERT: dict[str, Callable[[Any], Any]] = {
     "long": _to_long, "int": _to_long, "string": _to_string, "enum": _to_string, "bool": _to_bool,
-    "timestamp": parse_timestamp, "decimal": _to_decimal, "json": _as_json,
+    "timestamp": _to_timestamp, "decimal": _to_decimal, "json": _as_json,
 }
 # The type a value of each kind usually has: such a value is stored as it is, without a call.
 _AS_IS: dict[str, type] = {"string": str, "enum": str, "long": int, "int": int, "bool": bool}
@@ -154,6 +187,9 @@ class Field:
     api: str
     kind: str = "string"
     enum: tuple[str, ...] = ()  # the documented values of an enum: others are kept and reported
+    # ref: the properties `<name>_name` reads, the first one present wins. The display property of
+    # a reference is `name` or `subject` by the referenced type (docs, Data Types → References).
+    display: tuple[str, ...] = ("name",)
 
     @property
     def requested(self) -> bool:
@@ -177,6 +213,12 @@ class Field:
 
 def ref(name: str) -> Field:
     return Field(name, "ref")
+
+
+def template_ref(name: str) -> Field:
+    """A reference to a request or workflow template: their display property is `subject` (the
+    docs' examples); `name` is read when a server sends only that."""
+    return Field(name, "ref", display=("subject", "name"))
 
 
 def ts(name: str) -> Field:
@@ -234,13 +276,13 @@ RESOURCES: tuple[Resource, ...] = (
     Resource("organizations", "organizations", (
         *_IDENTITY, Field("name"), ref("parent"), ref("manager"), ref("substitute"),
         Field("business_unit", "bool"), ref("business_unit_organization"), Field("region"), Field("financialID"),
-        Field("disabled", "bool"), Field("end_user_privacy", "bool"), ref("order_template"), *_EXTENDED,
+        Field("disabled", "bool"), Field("end_user_privacy", "bool"), template_ref("order_template"), *_EXTENDED,
         Field("remarks"), Field("picture_uri"), *_TIMES,
     )),
     Resource("products", "products", (
         *_IDENTITY, Field("name"), Field("brand"), Field("model"), Field("productID"), Field("category"),
         ref("support_team"), Field("service", "service"), ref("financial_owner"), ref("supplier"),
-        ref("workflow_manager"), ref("workflow_template"), enum("rule_set", *RULE_SETS),
+        ref("workflow_manager"), template_ref("workflow_template"), enum("rule_set", *RULE_SETS),
         enum("depreciation_method", *DEPRECIATION_METHODS), Field("useful_life", "int"),
         Field("salvage_value", "decimal"), Field("salvage_value_currency"), Field("rate", "decimal"),
         Field("recurrence", "json"), Field("disabled", "bool"), *_EXTENDED, Field("remarks"), Field("picture_uri"),
@@ -274,9 +316,12 @@ class RowMapper:
         # (api name, kind, column names, class stored as is, converter, allowed enum values)
         plan: list[tuple[str, str, tuple[str, ...], type | None, Callable[[Any], Any] | None, frozenset[str]]] = []
         for f in resource.fields:
+            if f.api == "id":
+                continue  # read by map() itself: a record without a usable id is no record
             columns = tuple(f.columns())
             plan.append((f.api, f.kind, columns, _AS_IS.get(f.kind), _CONVERT.get(f.kind), frozenset(f.enum)))
         self._plan = tuple(plan)
+        self._display = {f.api: ("title",) if f.kind == "ui" else f.display for f in resource.fields}
         self._nulls = {column: None for f in resource.fields for column in f.columns()}
 
     def map(self, record: Any, problems: list[Issue]) -> dict[str, Any]:
@@ -284,10 +329,11 @@ class RowMapper:
         hold it); a record that is not an object or has no integer id raises RecordError."""
         if not isinstance(record, dict):
             raise RecordError(f"{self.table}: expected a record object, got {type(record).__name__}")
-        record_id = record.get("id")
-        if isinstance(record_id, bool) or not isinstance(record_id, int):
-            raise RecordError(f"{self.table}: a record has no usable id ({_shown(record_id)})")
+        record_id = as_id(record.get("id"))
+        if record_id is None:
+            raise RecordError(f"{self.table}: a record has no usable id ({_shown(record.get('id'))})")
         row = dict(self._nulls)
+        row["id"] = record_id  # an id sent as a string of digits is that number
         get = record.get
         for api, kind, columns, as_is, convert, allowed in self._plan:
             value = get(api)
@@ -301,7 +347,8 @@ class RowMapper:
                 except ValueProblem as exc:
                     kept = exc.args[1] if len(exc.args) > 1 else None
                     row[columns[0]] = kept
-                    problems.append(Issue(self.table, api, str(exc.args[0]), _shown(value), record_id))
+                    problems.append(Issue(self.table, api, str(exc.args[0]), _shown(value), record_id,
+                                          per_value=not isinstance(exc, ValueGuessed)))
                     continue
             else:
                 self._object(row, kind, columns, value, api, record_id, problems)
@@ -322,8 +369,11 @@ class RowMapper:
         if kind == "account":
             row[columns[0]] = _text(value.get("id"))
             return
-        row[columns[0]] = _ident(value.get("id"))
-        row[columns[1]] = _text(value.get("title" if kind == "ui" else "name"))
+        row[columns[0]] = ident = as_id(value.get("id"))
+        if ident is None and value.get("id") is not None:
+            problems.append(Issue(self.table, api, "has a reference id that is not a whole number",
+                                  _shown(value.get("id")), record_id))
+        row[columns[1]] = _text(_first(value, self._display[api]))
         if kind == "ui":
             return
         account = value.get("account")
@@ -331,12 +381,25 @@ class RowMapper:
         if kind == "service":
             provider = value.get("provider")
             if isinstance(provider, dict):
-                row[columns[3]] = _ident(provider.get("id"))
+                row[columns[3]] = as_id(provider.get("id"))
                 row[columns[4]] = _text(provider.get("name"))
 
 
-def _ident(value: Any) -> int | None:
-    return value if isinstance(value, int) and not isinstance(value, bool) else None
+def as_id(value: Any) -> int | None:
+    """An id: an integer, or a string of ASCII digits (read as the number it spells)."""
+    if isinstance(value, int):
+        return None if isinstance(value, bool) else value
+    if isinstance(value, str) and value.isascii() and value.isdigit():
+        return int(value)
+    return None
+
+
+def _first(value: dict[str, Any], names: tuple[str, ...]) -> Any:
+    for name in names:
+        found = value.get(name)
+        if found is not None:
+            return found
+    return None
 
 
 def _text(value: Any) -> str | None:

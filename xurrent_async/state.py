@@ -5,7 +5,8 @@
  "streams": {"organizations": {"cursor": "2026-11-28T10:00:00Z",
                                "pass": {"lower": "...Z", "upper": "...Z", "done": [["...Z", "...Z"]]}},
              "projects": {"cursor": "...Z", "full_read": "...Z", "history_from": "...Z",
-                          "removals": {"archive": "...Z", "trash": "...Z"}}}}
+                          "removals": {"archive": "...Z", "trash": "...Z"}},
+             "products": {"cursor": "...Z", "refused_fields": ["rate"]}}}
 ```
 `source`: the account and API host the state was written for (never a credential): a state is
 only valid for them. `cursor`: everything updated before it has been delivered. `pass`: the open
@@ -15,11 +16,12 @@ changes. The cursor moves to `upper` only when `done` covers the whole pass. `fu
 bound of the last full pass (a periodic full re-read is due from it). `history_from`: where the
 table's history begins, the lowest bound a full pass of it started from, set by its first sync
 (`1970-01-01T00:00:00Z`: its oldest record); every later full pass starts there or earlier
-(pass_plan.py). `removals`: per removal feed,
-every entry created before that moment has been read and its delete sent. Times are whole seconds,
-written as UTC ISO strings so a person can read the state; internally they are epoch seconds
-(ints). A state without `full_read` or `removals` (older) reads the feeds from their beginning once;
-one without `history_from` re-reads from the oldest record.
+(pass_plan.py). `removals`: per removal feed, every entry created before that moment has been read
+and its delete sent. `refused_fields`: the declared fields the API refused in `fields=` (not asked
+for until the stream's next full pass). Times are whole seconds, written as UTC ISO strings so a
+person can read the state; internally they are epoch seconds (ints). A state without `full_read`
+or `removals` (older) reads the feeds from their beginning once; one without `history_from`
+re-reads from the oldest record; one without `refused_fields` asks for every field.
 """
 
 from __future__ import annotations
@@ -104,6 +106,7 @@ class StreamState:
     full_read: int | None = None  # upper bound of the last full pass
     removals: dict[str, int] = field(default_factory=dict)  # feed -> every entry before it is read
     history_from: int | None = None  # where full passes start at the latest (0: oldest record); None: unknown
+    refused_fields: list[str] = field(default_factory=list)  # declared fields the API refused in fields=
 
     def to_json(self) -> dict[str, Any]:
         data: dict[str, Any] = {"cursor": to_iso(self.cursor) if self.cursor is not None else None}
@@ -122,6 +125,8 @@ class StreamState:
             data["history_from"] = to_iso(self.history_from)
         if self.removals:
             data["removals"] = {feed: to_iso(at) for feed, at in sorted(self.removals.items())}
+        if self.refused_fields:
+            data["refused_fields"] = list(self.refused_fields)
         return data
 
 
@@ -198,10 +203,11 @@ class SyncState:
             s.full_read = s.open_pass.upper
         s.open_pass = None
 
-    def feed_read(self, name: str, feed: str, upto: int) -> None:
-        """Every entry of `feed` created before `upto` has been read and its deletes sent."""
+    def feed_read(self, name: str, feed: str, upto: int, held: bool = False) -> None:
+        """Every entry of `feed` created before `upto` has been read and its deletes sent. `held`:
+        an entry at `upto` could not be read, so the claim goes back to it if it was later."""
         s = self.stream(name)
-        s.removals[feed] = max(upto, s.removals.get(feed, upto))
+        s.removals[feed] = upto if held else max(upto, s.removals.get(feed, upto))
 
     def bind(self, source: Source) -> bool:
         """Tie the state to `source` before any request. A state written for another account or
@@ -286,4 +292,10 @@ def _read_stream(raw: dict[str, Any]) -> StreamState:
     full_read = from_iso(raw["full_read"]) if raw.get("full_read") else None
     history_from = from_iso(raw["history_from"]) if raw.get("history_from") else None
     removals = {str(feed): from_iso(at) for feed, at in (raw.get("removals") or {}).items()}
-    return StreamState(cursor, open_pass, full_read, removals, history_from=history_from)
+    refused = raw.get("refused_fields") or []
+    if not isinstance(refused, list) or not all(isinstance(name, str) for name in refused):
+        # Harmless to forget: every field is asked for, and a refusal is found again.
+        log.warning("The saved state's refused_fields is unreadable (%r); asking for every field.", refused)
+        refused = []
+    return StreamState(cursor, open_pass, full_read, removals, history_from=history_from,
+                       refused_fields=list(refused))

@@ -31,6 +31,7 @@ from xurrent_async.events import (
     Event,
     Failed,
     FeedRefused,
+    FieldsRefused,
     Finished,
     PassDone,
     PassStarted,
@@ -139,8 +140,9 @@ class Consumer:
         elif isinstance(event, PassDone):
             self.state.finish_pass(event.stream)
             self._stream(event.stream).passes_done += 1
-            self._dirty = True  # saved by the next event or idle() once due; a rerun before resumes the pass
-            self._maybe_checkpoint()
+            # Saved at once, before the stream's removal feeds are read: a feed that fails the sync
+            # must not take the finished pass with it (the next sync would read it all again).
+            self._checkpoint()
             cursor = self.state.stream(event.stream).cursor
             log.info("%s: done, %s rows; cursor now %s", event.stream, f"{self._stream(event.stream).rows:,}",
                      to_iso(cursor) if cursor is not None else "unset")
@@ -148,11 +150,11 @@ class Consumer:
             self._removed(event)
         elif isinstance(event, FeedRefused):
             if not self._feeds_refused:
-                log.warning(
-                    "%s: the token may not read /v1/%s (HTTP 403: %s): archived and trashed %s are not marked "
-                    "deleted in the warehouse until the token's user may read the archive and trash; the rest "
-                    "of the sync goes on", event.stream, event.feed, event.message, event.stream)
+                log.warning("%s", feed_refused_warning(event))
             self._feeds_refused.add(event.feed)
+        elif isinstance(event, FieldsRefused):
+            self.state.stream(event.stream).refused_fields = list(event.fields)
+            self._dirty = True
         elif isinstance(event, Finished):
             self._checkpoint()
             return False
@@ -181,7 +183,7 @@ class Consumer:
         self._stream(event.stream).deletes += len(event.ids)
         self._pending_rows += len(event.ids)
         if event.upto is not None:
-            self.state.feed_read(event.stream, event.feed, event.upto)
+            self.state.feed_read(event.stream, event.feed, event.upto, event.held)
             self._dirty = True
         self._maybe_checkpoint()
 
@@ -239,6 +241,18 @@ class Consumer:
             summary = time_left.summary(rows, capacities) if time_left is not None and not final else ""
             log.info("all streams: %s requests (%.1f/s), %d throttled (429), %d retries%s", f"{stats.requests:,}",
                      stats.requests / elapsed, stats.throttled, stats.retries, f"; {summary}" if summary else "")
+
+
+def feed_refused_warning(event: FeedRefused) -> str:
+    """The one warning of a sync whose removal feeds cannot be read."""
+    if event.status == 404:
+        why = (f"Xurrent answered 404 for /v1/{event.feed} ({event.message}): this server offers no archive and trash "
+               f"to read, so archived and trashed {event.stream} are not marked deleted in the warehouse")
+    else:
+        why = (f"the token may not read /v1/{event.feed} (HTTP 403: {event.message}): archived and trashed "
+               f"{event.stream} are not marked deleted in the warehouse until the token's user may read the archive "
+               "and trash")
+    return f"{event.stream}: {why}; the rest of the sync goes on"
 
 
 def _detached(error: BaseException) -> BaseException:

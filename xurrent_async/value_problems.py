@@ -2,7 +2,8 @@
 
 A harmless repeat (one new enum value on every product, say) must never hide a real problem behind
 a cap on warning lines: each distinct problem is warned about the first time it is seen, and the
-end of the sync lists how often each one occurred.
+end of the sync lists how often each one occurred. A value kept in a form the docs allow (a
+timestamp without an offset) is one problem per field whatever its value.
 """
 
 from __future__ import annotations
@@ -42,5 +43,10 @@ class ValueProblemLog:
 
     def summary(self) -> list[str]:
         """One line per distinct problem, most frequent first."""
-        return [f"{issue.table}: {issue.field} {issue.problem} {issue.value}: {n:,} record(s), e.g. id "
-                f"{issue.record_id}" for key, n in self.counts.most_common() for issue in (self._first[key],)]
+        return [_line(self._first[key], n) for key, n in self.counts.most_common()]
+
+
+def _line(issue: Issue, n: int) -> str:
+    if issue.per_value:
+        return f"{issue.table}: {issue.field} {issue.problem} {issue.value}: {n:,} record(s), e.g. id {issue.record_id}"
+    return f"{issue.table}: {issue.field} {issue.problem}: {n:,} record(s), e.g. {issue.value} (id {issue.record_id})"

@@ -81,7 +81,7 @@ CASES: list[tuple[str, dict[str, Any], str, str]] = [
     ("quota 0", {"rate_limit_per_hour": "0"}, "rate_limit_per_hour", "allowed 1–1,000,000"),
     ("quota with underscores", {"rate_limit_per_hour": "1_000"}, "rate_limit_per_hour", "not a whole number"),
     ("burst 10001", {"burst_limit": "10001"}, "burst_limit", "allowed 1–10,000"),
-    ("lookback negative", {"lookback_minutes": "-1"}, "lookback_minutes", "allowed 0–1,440"),
+    ("lookback negative", {"lookback_minutes": "-1"}, "lookback_minutes", "allowed 1–1,440"),
     ("history 366 days", {"initial_sync_days": "366"}, "initial_sync_days", "allowed 1–365"),
     ("history fractional", {"initial_sync_days": "1.5"}, "initial_sync_days", "not a whole number"),
     ("sync frequency 25 h", {"sync_frequency_hours": "25"}, "sync_frequency_hours", "allowed 1–24"),

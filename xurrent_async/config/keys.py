@@ -45,6 +45,7 @@ class Key:
     example: str = ""  # url: a well-formed value, for messages and the form's placeholder
     template: str | None = None  # configuration.json's value; None: the default as text
     alias_of: str = ""  # a deprecated name of that key: read when that key is not given, with a warning
+    too_low: str = ""  # int: why a value below `low` is refused, said in its message
 
     def allowed(self) -> str:
         """What values are allowed, as messages say it ("allowed 1–64 (default 8)"); "" when the
@@ -141,14 +142,18 @@ KEYS: tuple[Key, ...] = (
         help="At most this many requests an hour on average per credential (with a burst allowance of "
              "`burst_limit`), below the quota, to leave the rest of each user's quota to its other "
              "integrations: e.g. `2400` leaves 1,200 an hour."),
-    Key("lookback_minutes", "int", "Lookback (minutes)", low=0, high=1440, default=5,
-        help="Overlap re-read at each incremental pass."),
+    Key("lookback_minutes", "int", "Lookback (minutes)", low=1, high=1440, default=5,
+        help="Overlap re-read at each incremental pass: it catches changes committed after their window was "
+             "read, and a server clock ahead of its database.",
+        too_low="less than a minute of lookback leaves no guard against a server clock ahead of its database, "
+                "nor against changes committed after their window was read"),
     # Copied names (`support_team_name`) and quiet restores change no record's updated_at: only a
     # full re-read sees them.
     Key("full_resync_days", "int", "Full re-read (days)", low=0, high=365, default=7,
         help="Every this many days each table is re-read in full instead of its changes, at most one table "
              "per sync: names copied from referenced records (`support_team_name`, `parent_name`, …) are "
-             "refreshed and restored projects come back; `0`: never."),
+             "refreshed, restored projects come back and fields the API accepts again are asked for again; "
+             "`0`: never."),
     Key("projects_full_resync_days", "int", "Projects full re-read (days, deprecated)", low=0, high=365,
         alias_of="full_resync_days", unset="to use full_resync_days", template="",
         help="Deprecated: the former name of `full_resync_days`, when it re-read projects only. Still read, "

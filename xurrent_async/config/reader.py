@@ -146,6 +146,8 @@ class Reader:
             if len(text.lstrip("+-").lstrip("0")) > 18:  # int() refuses very long digit strings
                 return self._bad_int(row, "is out of range")
             number = int(text)
+        if number < row.low and row.too_low:
+            return self._bad_int(row, f"is out of range ({row.too_low})")
         if not row.low <= number <= row.high:
             return self._bad_int(row, "is out of range")
         return number

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from xurrent_async.client import Page, XurrentClient
-from xurrent_async.events import Event, PassDone, PassStarted, WindowDone, WindowsAdded
+from xurrent_async.events import Event, FieldsRefused, PassDone, PassStarted, WindowDone, WindowsAdded
 from xurrent_async.extract import plan
 from xurrent_async.extract.passes import Outstanding, Resume, StreamProgress, pass_bounds
 from xurrent_async.extract.plan import ActiveWindow, WalkMode
@@ -64,7 +64,8 @@ class Extraction:
         self._tuning = tuning
         self._now = now
         self._mappers = {r.table: RowMapper(r) for r in resources}
-        self._fields = FieldSelection(resources)
+        self._fields = FieldSelection(resources, {r.table: state.stream(r.table).refused_fields for r in resources},
+                                      self._fields_refused)
         self._removals = FeedReader(client, settings.max_records_per_page, emit, now)
         self._slots = asyncio.Semaphore(settings.max_concurrency)
         self._tasks: set[asyncio.Task[None]] = set()
@@ -75,6 +76,9 @@ class Extraction:
         self._resuming: dict[str, Resume] = {}
         self._starting = False
         self.progress = {r.table: StreamProgress() for r in resources}
+
+    async def _fields_refused(self, table: str, names: tuple[str, ...]) -> None:
+        await self._emit(FieldsRefused(table, names))
 
     # -- tasks -----------------------------------------------------------------------------
     async def run(self) -> None:
@@ -163,6 +167,7 @@ class Extraction:
                          to_iso(p.upper))
                 await self._pass_done(resource)
                 return
+            await self._fields_for_pass(table, False)  # a pass resumed goes on with the fields it had
             # Said once the first page of every gap has told its size (no extra request for it).
             self._resuming[table] = Resume(p.lower, p.upper, len(holes))
             for hole in holes:
@@ -170,11 +175,27 @@ class Extraction:
             return
         assert self._plan is not None
         start = self._plan[table]
+        await self._fields_for_pass(table, start.full)
         self.progress[table].windows_planned += 1
         if start.lower is None:
             self._spawn(Walk(resource, (0, 0), WalkMode.PASS_FROM_OLDEST))
         else:
             self._spawn(Walk(resource, (start.lower, start.lower), WalkMode.PASS_FROM_LOWER))
+
+    async def _fields_for_pass(self, table: str, full: bool) -> None:
+        """A full pass asks again for the fields refused in an earlier sync (should the API accept
+        them now, every row gets them); any other pass goes without them, and says so."""
+        refused = self._fields.refused(table)
+        if not refused:
+            return
+        if full:
+            log.info("%s: asking again for the field(s) %s, refused in an earlier sync: this pass reads every record",
+                     table, ", ".join(refused))
+            await self._fields.ask_again(table)
+            return
+        log.warning("%s: not asking for the field(s) %s, which the API refused in an earlier sync; the column(s) %s "
+                    "stay null on the rows this sync reads, until the next full read of %s", table, ", ".join(refused),
+                    ", ".join(self._fields.columns(table, refused)), table)
 
     def _plan_pass(self, resource: Resource, page: Page, rows: list[dict[str, Any]], lower: int | None) -> Interval:
         date = page.server_date

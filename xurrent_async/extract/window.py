@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
+from urllib.parse import parse_qsl, urlsplit
 
 from xurrent_async.client import Page, XurrentClient
 from xurrent_async.errors import ApiError
@@ -17,7 +18,7 @@ from xurrent_async.events import Event, Rows
 from xurrent_async.extract.passes import StreamProgress
 from xurrent_async.extract.plan import ActiveWindow, Order, replace_param
 from xurrent_async.field_selection import FieldSelection
-from xurrent_async.resources import Issue, Resource, RowMapper
+from xurrent_async.resources import OFFSETLESS, Issue, Resource, RowMapper
 from xurrent_async.state import Interval
 
 Emit = Callable[[Event], Awaitable[None]]
@@ -25,17 +26,35 @@ Emit = Callable[[Event], Awaitable[None]]
 FirstPage = Callable[[Page, list[dict[str, Any]], Interval], Awaitable[tuple[Interval, ActiveWindow | None]]]
 
 
+def param_value(url: str, name: str) -> str | None:
+    """One query parameter of a URL (a Link), or None."""
+    return next((v for k, v in parse_qsl(urlsplit(url).query, keep_blank_values=True) if k == name), None)
+
+
 async def query_pages(client: XurrentClient, fields: FieldSelection, resource: Resource,
                       params: dict[str, str]) -> AsyncIterator[Page]:
-    """Every page of one query, following `Link rel="next"`; a 400 naming unknown fields drops
-    them and asks again (the same page: nothing was delivered from a refused request)."""
+    """Every page of one query, following `Link rel="next"`; a 400 caused by `fields=` drops the
+    refused fields (field_selection.py) and asks again (the same page: nothing was delivered from a
+    refused request)."""
     url: str | None = client.url(resource.path)
     query: dict[str, str] | None = params
+
+    async def probe(names: str) -> bool:
+        """One record of this query with `fields=names`: accepted or refused (400)."""
+        try:
+            await client.get_page(client.url(resource.path), {**params, "per_page": "1", "fields": names})
+        except ApiError as exc:
+            if exc.status == 400:
+                return False
+            raise
+        return True
+
     while url is not None:
         try:
             page = await client.get_page(url, query)
         except ApiError as exc:
-            if not fields.drop(resource.table, exc):
+            asked = query.get("fields") if query is not None else param_value(url, "fields")
+            if not await fields.recover(resource.table, exc, asked, probe):
                 raise
             names = fields.param(resource.table)
             if query is not None:
@@ -47,9 +66,19 @@ async def query_pages(client: XurrentClient, fields: FieldSelection, resource: R
         url, query = page.next_url, None
 
 
-def before(rows: list[dict[str, Any]], upper: int) -> list[dict[str, Any]]:
-    """The rows of an ordered page that belong before `upper` (and those whose time is unreadable)."""
-    return [r for r in rows if (u := r["updated_at"]) is None or int(u.timestamp()) < upper]
+def before(rows: list[dict[str, Any]], timed: list[dict[str, Any]], upper: int) -> list[dict[str, Any]]:
+    """The rows of an ordered page that belong before `upper` (and those whose time is unreadable),
+    judged by their times as the walk's order sees them (`timed`, see `as_timed`)."""
+    return [r for r, t in zip(rows, timed, strict=True) if (u := t["updated_at"]) is None or int(u.timestamp()) < upper]
+
+
+def as_timed(rows: list[dict[str, Any]], problems: list[Issue]) -> list[dict[str, Any]]:
+    """The rows as the walk's order and claims see them: an `updated_at` sent without an offset is
+    stored (read as UTC) but is no evidence of where the walk is, since its zone is a guess."""
+    guessed = {i.record_id for i in problems if i.field == "updated_at" and i.problem == OFFSETLESS}
+    if not guessed:
+        return rows
+    return [{**r, "updated_at": None} if r["id"] in guessed else r for r in rows]
 
 
 class WindowWalk:
@@ -74,17 +103,18 @@ class WindowWalk:
             self._progress.requests += 1
             problems: list[Issue] = []
             rows = [self._mapper.map(record, problems) for record in page.records]
+            timed = as_timed(rows, problems)
             if first:
                 first = False
-                self.window, self.active = await first_page(page, rows, self.window)
-            self.order.observe(rows)
+                self.window, self.active = await first_page(page, timed, self.window)
+            self.order.observe(timed)
             self.capped = page.throttled and page.next_url is None
             crossed = self.active is not None and self.active.observe(len(rows), self.order)
             if crossed:
                 assert self.active is not None
                 self.capped = False
                 if self.active.shortened():  # upserting the next window's rows twice only costs time
-                    rows = before(rows, self.active.upper)
+                    rows = before(rows, timed, self.active.upper)
             if rows:
                 await self._emit(Rows(self.table, rows, problems, self._complete()))
             if crossed:

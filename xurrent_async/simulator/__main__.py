@@ -17,6 +17,7 @@ from collections.abc import Sequence
 
 from .clock import SystemClock
 from .config import COLLECTIONS, FaultConfig, SimConfig
+from .records import TEMPLATE_DISPLAYS
 from .runner import serving
 from .server import Simulator
 
@@ -52,6 +53,20 @@ def _user(text: str) -> tuple[str, tuple[str, ...]]:
     return name.strip(), credentials
 
 
+def _share(text: str) -> float:
+    value = float(text)
+    if not 0 <= value <= 1:
+        raise argparse.ArgumentTypeError(f"a share between 0 and 1, got {text}")
+    return value
+
+
+def _collection_field(text: str) -> tuple[str, str]:
+    collection, sep, name = text.partition(".")
+    if not sep or collection not in COLLECTIONS or not name:
+        raise argparse.ArgumentTypeError(f"expected COLLECTION.FIELD with COLLECTION one of {', '.join(COLLECTIONS)}")
+    return collection, name
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="python -m xurrent_async.simulator", description=__doc__,
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -79,6 +94,20 @@ def build_parser() -> argparse.ArgumentParser:
                    help="share of each collection's records changed per second")
     p.add_argument("--clock-skew-seconds", type=float, default=0.0, help="server clock = local clock + skew")
     p.add_argument("--token-ttl", type=float, default=3600.0, help="OAuth access token lifetime in seconds")
+    docs = p.add_argument_group("where the docs are silent: the other answers (defaults: what the docs show)")
+    docs.add_argument("--template-display", choices=TEMPLATE_DISPLAYS, default="subject",
+                      help="the display property of request and workflow template references")
+    docs.add_argument("--loose-values", type=_share, default=0.0, metavar="SHARE",
+                      help="share of records with timestamps without an offset (yyyy-mm-ddThh:mm[:ss], UTC) and "
+                           "ids as strings of digits")
+    docs.add_argument("--refuse-field", type=_collection_field, action="append", default=[],
+                      metavar="COLLECTION.FIELD", help="a documented field a list refuses in fields= (repeatable)")
+    docs.add_argument("--fields-error-message", default=None, metavar="TEXT",
+                      help="the message of every 400 about fields= (e.g. one that names no field)")
+    docs.add_argument("--no-feeds", action="store_true", help="no /archive and /trash: both answer 404")
+    docs.add_argument("--feed-references", choices=("always", "single", "never"), default="always",
+                      help="which feed entries carry the typed reference (\"project\": {...}): in lists and "
+                           "GET /<feed>/<id>, only GET /<feed>/<id>, or neither")
     return p
 
 
@@ -100,7 +129,20 @@ def config_from(args: argparse.Namespace) -> SimConfig:
         faults=FaultConfig(**dict(args.fault)),
         changes_per_second=args.changes_per_second,
         token_ttl_seconds=args.token_ttl,
+        template_display=args.template_display,
+        loose_values=args.loose_values,
+        refused_fields=_refused(args.refuse_field),
+        fields_error_message=args.fields_error_message,
+        feeds_missing=args.no_feeds,
+        feed_references=args.feed_references,
     )
+
+
+def _refused(pairs: list[tuple[str, str]]) -> dict[str, tuple[str, ...]]:
+    refused: dict[str, tuple[str, ...]] = {}
+    for collection, name in pairs:
+        refused[collection] = (*refused.get(collection, ()), name)
+    return refused
 
 
 async def serve(config: SimConfig, port: int, skew: float) -> None:

@@ -5,8 +5,9 @@ Order of checks on a collection request, as the client sees it:
 2. over the user's hourly or burst limit -> 429 {"message": "Too Many Requests"} + Retry-After (no
    quota used);
 3. `X-Xurrent-Account` (or legacy `X-4me-Account`) not the account -> 404 {"message": "Unknown account: <x>"};
-4. unknown collection or record -> 404 {"message": "Not found"}; forbidden collection (or feed:
-   `forbidden=("archive", "trash")` plays a token without the right to read them) -> 403;
+4. unknown collection or record -> 404 {"message": "Not found"} (the feeds too, with
+   `feeds_missing`); forbidden collection (or feed: `forbidden=("archive", "trash")` plays a token
+   without the right to read them) -> 403;
 5. injected faults; then the answer. Everything after step 1 carries X-RateLimit-*.
 `page=` is accepted and ignored: pagination is cursor-only (`search_after`).
 """
@@ -25,7 +26,7 @@ from .auth import basic_credentials, bearer_token
 from .config import COLLECTIONS
 from .faults import abort_connection, not_a_list_body, truncate
 from .limits import Caller, retry_after_seconds
-from .listing import list_page, one_record, removal_feed
+from .listing import list_page, one_entry, one_record, removal_feed
 from .removals import FEEDS
 from .responses import compress, json_response
 from .server import Simulator
@@ -112,8 +113,8 @@ async def collection_get(request: web.Request) -> web.Response:
     problem: tuple[int, str] | None = None
     if account != cfg.account_id:
         problem = (404, f"Unknown account: {account or ''}")
-    elif collection not in COLLECTIONS and (collection not in FEEDS or request.match_info.get("record_id")):
-        problem = (404, "Not found")
+    elif collection not in COLLECTIONS and (collection not in FEEDS or cfg.feeds_missing):
+        problem = (404, "Not found")  # feeds_missing: a server without the archive and trash
     elif collection in cfg.forbidden:
         problem = (403, f"You are not authorized to access {collection}")
     stall = kind = None
@@ -147,6 +148,9 @@ async def collection_get(request: web.Request) -> web.Response:
             answer = removal_feed(sim, collection, request.query.items(), link_base)
         else:
             answer = list_page(sim, collection, request.query.items(), link_base)
+    elif collection in FEEDS:
+        link_base = (cfg.link_base_url or f"{request.scheme}://{request.host}/v1").rstrip("/")
+        answer = one_entry(sim, collection, record_id, link_base)
     else:
         answer = one_record(sim, collection, record_id)
     headers.update(answer.headers)

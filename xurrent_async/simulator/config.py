@@ -27,8 +27,8 @@ class FaultConfig:
 
 @dataclass
 class SimConfig:
-    """The data set (records, seed, account, history, hot seconds, offset) is fixed when the Simulator
-    is built; every other field may change while it runs."""
+    """The data set (records, seed, account, history, hot seconds, offset, template_display) is fixed
+    when the Simulator is built; every other field may change while it runs."""
 
     records: int | dict[str, int] = 1000  # per collection; a dict names each (missing = 0)
     seed: int = 1
@@ -73,6 +73,24 @@ class SimConfig:
     # records that point at it: the docs do not say. Off (the harder case for a copy) by default.
     rename_touches_references: bool = False
     other_feed_entries: int = 20
+    # Where the docs are silent or loose, the other answers (the defaults are what the docs show):
+    # a template reference's display property: "subject" (the docs' examples), "name", or "both".
+    template_display: str = "subject"
+    # share of records whose timestamps come without an offset (the documented `datetime` form
+    # `yyyy-mm-ddThh:mm`, and `…:ss`, in UTC) and whose ids come as strings of digits (loose.py).
+    loose_values: float = 0.0
+    # collection -> documented fields a list refuses in `fields=` (as it refuses `note`), answered
+    # `400 Fields not available in a collection: ...`; records still have them (GET /<id>, truth).
+    refused_fields: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    # the message of every 400 about `fields=` instead of the simulator's wording (e.g. one that
+    # names no field): the connector must find the refused fields without reading it.
+    fields_error_message: str | None = None
+    # no archive or trash on this server: /archive and /trash answer 404.
+    feeds_missing: bool = False
+    # which feed entries carry the typed reference ("project": {"id", ...}): "always" (the docs'
+    # examples, list and GET /<feed>/<id>), "single" (only GET /<feed>/<id>; the docs list the
+    # collection fields as `id created_at archived_by archived`), or "never".
+    feed_references: str = "always"
 
     def user_of(self, credential: str) -> str:
         """The user a personal token or an OAuth client id belongs to."""

@@ -9,6 +9,7 @@ import math
 import threading
 from collections.abc import Iterable
 
+from . import loose
 from .config import COLLECTIONS, SimConfig
 from .data import CollectionData, splitmix64
 from .records import DIRECTORY, RENDERERS, OrganizationRenderer, Pools, Record, Renderer, node_id
@@ -35,6 +36,7 @@ class Dataset:
         self.lock = threading.RLock()
         self.data_end = int(config.data_end if config.data_end is not None else now - 60)
         self._seed = config.seed
+        self._config = config  # read at each render: loose_values may change while it runs
         fmt = TimestampFormatter(config.utc_offset_minutes)
         self.collections: dict[str, CollectionData] = {}
         self.renderers: dict[str, Renderer] = {}
@@ -63,7 +65,7 @@ class Dataset:
                 ref["account"] = dict(DIRECTORY)
             return ref
 
-        pools = Pools(config.account_id, org_ref, len(org_ids))
+        pools = Pools(config.account_id, org_ref, len(org_ids), config.template_display)
         self.pools, self._org_ref = pools, org_ref
         for renderer in self.renderers.values():
             renderer.pools, renderer.org_ref, renderer.org_count = pools, org_ref, len(org_ids)
@@ -81,6 +83,9 @@ class Dataset:
     # -- reading -----------------------------------------------------------------------------
     def render(self, collection: str, pos: int, fields: tuple[str, ...] | None = None) -> Record:
         record = self.renderers[collection].render(pos)
+        share = self._config.loose_values
+        if share and loose.chosen(self._seed, self.collections[collection].ids[pos], share):
+            record = loose.loosen(record, self._seed)
         patches = self.corruptions[collection]
         if patches:
             patch = patches.get(self.collections[collection].ids[pos])

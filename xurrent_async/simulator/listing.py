@@ -14,7 +14,7 @@ from dataclasses import dataclass, field, replace
 from urllib.parse import quote, urlencode
 
 from .data import CollectionData
-from .query import FieldFilter, QueryError, encode_cursor, parse_query
+from .query import FieldFilter, FieldsError, QueryError, encode_cursor, parse_query
 from .removals import feed_page
 from .responses import json_body
 from .server import Simulator
@@ -45,9 +45,11 @@ def list_page(sim: Simulator, collection: str, query_items: Iterable[tuple[str, 
         renderer = ds.renderers[collection]
         withdrawn = cfg.withdrawn_fields.get(collection, ())
         known = tuple(name for name in renderer.all_fields if name not in withdrawn)
-        query = parse_query(params, known, cfg.per_page_default, cfg.per_page_max, renderer.detail_fields)
+        detail_only = (*renderer.detail_fields, *cfg.refused_fields.get(collection, ()))
+        query = parse_query(params, known, cfg.per_page_default, cfg.per_page_max, detail_only)
     except QueryError as exc:
-        return Answer(400, json_body({"message": str(exc)}))
+        message = cfg.fields_error_message if isinstance(exc, FieldsError) and cfg.fields_error_message else str(exc)
+        return Answer(400, json_body({"message": message}))
     hidden = ds.hidden(collection)
     filters = query.filters
     if hidden:  # archived and trashed projects leave the list
@@ -87,8 +89,21 @@ def removal_feed(sim: Simulator, feed: str, query_items: Iterable[tuple[str, str
     cfg, ds = sim.config, sim.dataset
     with ds.lock:
         answer = feed_page(ds.removals, feed, query_items, link_base, ds.fmt, cfg.per_page_default,
-                           cfg.per_page_max, cfg.record_cap)
+                           cfg.per_page_max, cfg.record_cap, with_reference=cfg.feed_references == "always")
     return Answer(answer.status, answer.body, answer.headers, answer.records)
+
+
+def one_entry(sim: Simulator, feed: str, entry_id: str, link_base: str) -> Answer:
+    """GET /v1/archive/<id> (or trash): one entry, with its typed reference unless `feed_references`
+    is "never"."""
+    ds = sim.dataset
+    with ds.lock:
+        entry = ds.removals.feeds[feed].get(int(entry_id)) if entry_id.isdigit() else None
+        if entry is None:
+            return Answer(404, json_body({"message": "Not found"}))
+        record = ds.removals.render(feed, entry, ds.fmt, link_base,
+                                    with_reference=sim.config.feed_references != "never")
+    return Answer(200, json_body(record), records=1)
 
 
 def one_record(sim: Simulator, collection: str, record_id: str) -> Answer:

@@ -30,6 +30,10 @@ class QueryError(ValueError):
     """A request the API answers with 400 and this message."""
 
 
+class FieldsError(QueryError):
+    """A 400 about the names in `fields=`."""
+
+
 @dataclass(frozen=True)
 class FieldFilter:
     """Integer interval [lo, hi] (None = open) plus optional include set and exclude set."""
@@ -233,10 +237,10 @@ def _fields(raw: str | None, known: Sequence[str], detail_only: Sequence[str]) -
     asked = [part.strip() for part in raw.split(",") if part.strip()]
     unknown = [name for name in asked if name not in known and name not in detail_only]
     if unknown:
-        raise QueryError(f"Unknown fields: {', '.join(unknown)}")
+        raise FieldsError(f"Unknown fields: {', '.join(unknown)}")
     refused = [name for name in asked if name in detail_only]
     if refused:
-        raise QueryError(f"Fields not available in a collection: {', '.join(refused)}")
+        raise FieldsError(f"Fields not available in a collection: {', '.join(refused)}")
     return tuple(name for name in known if name in asked)
 
 

@@ -77,14 +77,25 @@ def _ref(type_name: str, ref_id: int, name: str) -> Record:
 
 # The pools of reference targets that are not records of the three collections, by attribute name.
 POOLS = ("people", "teams", "services", "calendars", "templates", "workflow_templates", "ui_extensions")
+# Which display property a reference to a template carries (SimConfig.template_display): the docs
+# show `subject` (Data Types → References: "name and/or subject"); a server may send `name` or both.
+TEMPLATE_DISPLAYS = ("subject", "name", "both")
+
+
+def _template_ref(type_name: str, ref_id: int, subject: str, display: str) -> Record:
+    shown: Record = {"subject": subject} if display == "subject" else \
+        {"name": subject} if display == "name" else {"subject": subject, "name": subject}
+    return {"id": ref_id, **shown, "nodeID": node_id(type_name, ref_id)}
 
 
 class Pools:
     """Fixed sets of reference targets shared by all collections. A reference carries `account` only
     when its target lives in another account (here: the directory account), `sourceID` when the
-    target has one and `disabled: true` when it is disabled, as documented."""
+    target has one and `disabled: true` when it is disabled, as documented. A template's display
+    property is its `subject` (or, by `template_display`, `name` or both)."""
 
-    def __init__(self, account_id: str, org_ref: Callable[[int], Record | None], org_count: int) -> None:
+    def __init__(self, account_id: str, org_ref: Callable[[int], Record | None], org_count: int,
+                 template_display: str = "subject") -> None:
         self.people = []
         for k in range(500):
             person = _ref("Person", 10_001 + k, f"{_FIRST[k % len(_FIRST)]} {_LAST[(k * 7) % len(_LAST)]}")
@@ -114,9 +125,11 @@ class Pools:
                 service["account"] = dict(DIRECTORY)
             self.services.append(service)
         self.calendars = [_ref("Calendar", 40_001 + k, _CALENDARS[k % len(_CALENDARS)]) for k in range(8)]
-        self.templates = [_ref("RequestTemplate", 60_001 + k, _TEMPLATES[k]) for k in range(len(_TEMPLATES))]
-        self.workflow_templates = [_ref("WorkflowTemplate", 70_001 + k, _WORKFLOW_TEMPLATES[k])
-                                   for k in range(len(_WORKFLOW_TEMPLATES))]
+        self.templates = [_template_ref("RequestTemplate", 60_001 + k, _TEMPLATES[k], template_display)
+                          for k in range(len(_TEMPLATES))]
+        self.workflow_templates = [
+            _template_ref("WorkflowTemplate", 70_001 + k, _WORKFLOW_TEMPLATES[k], template_display)
+            for k in range(len(_WORKFLOW_TEMPLATES))]
         self.ui_extensions = [{"id": 80_001 + k, "title": _UI_EXTENSIONS[k]} for k in range(len(_UI_EXTENSIONS))]
 
     def rename(self, pool: str, target_id: int, name: str) -> None:

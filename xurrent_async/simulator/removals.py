@@ -8,7 +8,10 @@ in it now, every record type mixed: `{"id", "created_at" (when it was archived o
 descending), in cursor pages like every collection.
 
 Unconfirmed by the docs, so switches or choices: a restore removes the entry from its feed; whether
-a restore changes the project's `updated_at` (`SimConfig.restore_touches_updated_at`).
+a restore changes the project's `updated_at` (`SimConfig.restore_touches_updated_at`); whether a
+list entry carries the typed reference (`feed_references`: the docs' examples show it, their list
+of collection fields does not); whether a server has the feeds at all (`feeds_missing`: 404).
+`GET /<feed>/<id>` serves one entry.
 """
 
 from __future__ import annotations
@@ -98,17 +101,18 @@ class Removals:
         self.version += 1
 
     # -- serving ---------------------------------------------------------------------------
-    def render(self, feed: str, entry: Entry, fmt: TimestampFormatter, link_base: str) -> Record:
+    def render(self, feed: str, entry: Entry, fmt: TimestampFormatter, link_base: str,
+               with_reference: bool = True) -> Record:
+        """An entry as the docs' examples show it; `with_reference=False` leaves out the typed
+        reference (the docs list a feed's collection fields as `id created_at archived_by archived`)."""
         verb = "archived" if feed == "archive" else "trashed"
         path = {"project": "projects"}.get(entry.type, f"{entry.type}s")
-        return {
-            "id": entry.id,
-            "created_at": fmt.format(entry.created_at),
-            f"{verb}_by": entry.by,
-            verb: entry.type,
-            entry.type: {"id": entry.target_id, "href": f"{link_base}/{path}/{entry.target_id}",
-                         "display_name": entry.display_name},
-        }
+        record: Record = {"id": entry.id, "created_at": fmt.format(entry.created_at), f"{verb}_by": entry.by,
+                          verb: entry.type}
+        if with_reference:
+            record[entry.type] = {"id": entry.target_id, "href": f"{link_base}/{path}/{entry.target_id}",
+                                  "display_name": entry.display_name}
+        return record
 
 
 @dataclass
@@ -120,7 +124,8 @@ class FeedAnswer:
 
 
 def feed_page(removals: Removals, feed: str, query_items: Iterable[tuple[str, str]], link_base: str,
-              fmt: TimestampFormatter, per_page_default: int, per_page_max: int, cap: int) -> FeedAnswer:
+              fmt: TimestampFormatter, per_page_default: int, per_page_max: int, cap: int,
+              with_reference: bool = True) -> FeedAnswer:
     items = list(query_items)
     params: dict[str, list[str]] = {}
     for name, value in items:
@@ -161,7 +166,7 @@ def feed_page(removals: Removals, feed: str, query_items: Iterable[tuple[str, st
         pairs.append(("search_after", encode_cursor(reached, raw_key, sort)))
         url = f"{link_base}/{feed}?{urlencode(pairs, quote_via=quote, safe=',:')}"
         headers["Link"] = f'<{url}>; rel="next"'
-    records = [removals.render(feed, e, fmt, link_base) for _, e in chunk]
+    records = [removals.render(feed, e, fmt, link_base, with_reference) for _, e in chunk]
     return FeedAnswer(200, json_body(records), headers, len(records))
 
 
