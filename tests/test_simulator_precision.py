@@ -173,11 +173,21 @@ async def test_a_cap_without_the_header_ends_the_walk_short_of_its_total_and_say
     assert all("X-Pagination-Throttled" not in p.headers for p in pages)
 
 
+async def test_a_total_counted_up_to_the_cap_hides_the_cap_from_the_count(session) -> None:
+    config = unlimited(records=120, record_cap=45, throttled_header="none", total_entries="capped")
+    async with running_simulator(config) as sim:
+        records, pages = await walk(session, f"{sim.base_url}/projects")
+    assert len(records) == 45 and "next" not in pages[-1].links
+    assert all(p.headers["X-Pagination-Total-Entries"] == "45" for p in pages)
+    assert all(p.headers["X-Pagination-Total-Pages"] == "3" for p in pages)
+
+
 def test_the_command_line_names_each_switch() -> None:
     args = build_parser().parse_args(["--timestamp-precision", "fractional", "--bulk-update", "2400",
-                                      "--throttled-header", "none"])
+                                      "--throttled-header", "none", "--total-entries", "capped"])
     config = config_from(args)
     assert (config.timestamp_precision, config.bulk_update, config.throttled_header) == ("fractional", 2_400, "none")
+    assert config.total_entries == "capped"
     assert config_from(build_parser().parse_args([])).timestamp_precision == "second"
 
 

@@ -8,7 +8,7 @@ split when its first page shows it is bigger than a window may be (the API caps 
 concurrency slots are idle and it is big enough to be worth it. A window [A, B) is asked for as
 `updated_at=>A−1s<B`, which reads all of it whether the server compares whole seconds or fractions
 (time_filter.py). A walk that stops short of its window (the cap, announced or seen in its count,
-or a walk of unknown size that runs long) goes on from the `updated_at` second of its last record
+or a walk that runs long: half the cap) goes on from the `updated_at` second of its last record
 (all earlier seconds are complete, because the walk is sorted); a window of one second is walked
 sorted by `id` and goes on by `id`.
 

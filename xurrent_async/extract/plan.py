@@ -2,8 +2,9 @@
 
 How a walk queries (`WalkMode`, `query_params`), into how many windows a window splits at its first
 page (`pieces`, `split_bounds`), which window an idle slot takes part of and where (`ActiveWindow`,
-`take_tail`), when a walk ended short of its window (`cut_short`, `runs_long`) and where it then goes
-on (`after_cap`). The scheduler applies them; unit tests check them on plain numbers.
+`take_tail`), when a walk ended short of its window or stops before the cap (`cut_short`,
+`runs_long`) and where it then goes on (`after_cap`). The scheduler applies them; unit tests check
+them on plain numbers.
 
 Timestamps are printed in whole seconds, and the server may store and compare them with a fraction
 (undocumented). Every rule here therefore judges by printed seconds only: a window [A, B) is asked
@@ -210,15 +211,17 @@ def cut_short(read: int, total: int | None, throttled: bool) -> bool:
     window: the API says so (`X-Pagination-Throttled`), or it read fewer than its first page's
     total. The docs name the header for some collections only; the count tells for every one.
     Records that left the window while it was read (updated meanwhile) also make a walk look
-    short: going on costs a request or so, never a record."""
+    short: going on costs a request or so, never a record. A total that counts at most the cap
+    hides it: `runs_long` keeps every walk below the documented one."""
     return throttled or (total is not None and read < total)
 
 
-def runs_long(read: int, total: int | None, limit: int) -> bool:
-    """Whether a walk whose size is unknown has read as much as one window may hold (`limit`,
-    half the API's cap): it stops and goes on from where it got to, so that no walk can run into
-    a cap nobody announced."""
-    return total is None and read >= limit
+def runs_long(read: int, limit: int) -> bool:
+    """Whether a walk has read as much as one window may hold (`limit`, half the API's documented
+    cap) with more to come: it stops and goes on from where it got to, so that no walk can run into
+    the cap, announced or not, and whatever its size says (a total reported at most the cap, as
+    search engines count, would hide a cap from `cut_short`)."""
+    return read >= limit
 
 
 @dataclass(frozen=True)
@@ -234,11 +237,11 @@ class Continuation:
 
 
 def after_cap(stream: str, window: Interval, order: Order, by_id: bool = False) -> Continuation:
-    """Where a walk of `window` that stopped short (the API's record cap, or a long walk of unknown
-    size) goes on. A walk of one second, by id, goes on after its last id. Ordered, every second
-    before its last row's is complete: it goes on from that second; a stop inside the window's
-    first second walks that second by id, from its start (sorted by time, the ids read so far are
-    no prefix of it under fractional storage). Unordered, it splits in two."""
+    """Where a walk of `window` that stopped short (the API's record cap, or a long walk) goes on.
+    A walk of one second, by id, goes on after its last id. Ordered, every second before its last
+    row's is complete: it goes on from that second; a stop inside the window's first second walks
+    that second by id, from its start (sorted by time, the ids read so far are no prefix of it
+    under fractional storage). Unordered, it splits in two."""
     lower, upper = window
     if by_id:
         if order.last_id is None or not order.ids_ascending:

@@ -1,6 +1,6 @@
 """Reading one window: its query's pages, mapped to rows and sent as `Rows`, until the query ends,
-stops short of its window (the API's record cap, announced or seen in the count), runs long with
-no size known, or crosses the window's end (shortened by an idle slot's split).
+stops short of its window (the API's record cap, announced or seen in the count), runs long (half
+the documented cap), or crosses the window's end (shortened by an idle slot's split).
 
 The walk knows nothing of splitting or passes: its first page goes to the caller, which says what
 the window is and whether it may be split while read (`ActiveWindow`); the outcome says whether
@@ -55,9 +55,9 @@ def before(rows: list[dict[str, Any]], upper: int) -> list[dict[str, Any]]:
 
 class WindowWalk:
     """One walk of a window. After `read`, `window` is the window it covered, `capped` whether it
-    stopped short of it (the API's record cap, or a long walk of unknown size), and `order` where it
-    got to; `active` is its split view while read. `by_id`: a walk of one second, sorted by id.
-    `long_walk`: the records a walk of unknown size reads before it stops (half the API's cap)."""
+    stopped short of it (the API's record cap, or a long walk), and `order` where it got to;
+    `active` is its split view while read. `by_id`: a walk of one second, sorted by id.
+    `long_walk`: the records a walk reads before it stops and goes on (half the API's cap)."""
 
     def __init__(self, table: str, mapper: RowMapper, emit: Emit, progress: StreamProgress,
                  window: Interval, by_id: bool, long_walk: int):
@@ -89,7 +89,7 @@ class WindowWalk:
             if page.next_url is None:
                 self.capped = cut_short(self.read_records, self.total, page.throttled)
             else:  # stopped here: it goes on from where it got to, as after a cap
-                self.capped = runs_long(self.read_records, self.total, self._long_walk)
+                self.capped = runs_long(self.read_records, self._long_walk)
             crossed = self.active is not None and self.active.observe(len(rows), self.order)
             if crossed:
                 assert self.active is not None

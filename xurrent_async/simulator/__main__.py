@@ -75,6 +75,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--throttled-header", choices=("all", "last", "none"), default="all",
                    help="X-Pagination-Throttled on every page of a query over the record cap, on the capped "
                         "page only, or never (the walk just ends short of its Total-Entries)")
+    p.add_argument("--total-entries", choices=("exact", "capped"), default="exact",
+                   help="X-Pagination-Total-Entries counts every match, or at most the record cap")
     p.add_argument("--timestamp-precision", choices=("second", "fractional"), default="second",
                    help="how timestamps are stored and compared: whole seconds, or with a fraction (printed "
                         "truncated to the second; filters and sorting at the fraction)")
@@ -104,6 +106,7 @@ def config_from(args: argparse.Namespace) -> SimConfig:
         hour_seconds=args.hour_seconds,
         record_cap=args.record_cap,
         throttled_header=args.throttled_header,
+        total_entries=args.total_entries,
         timestamp_precision=args.timestamp_precision,
         bulk_update=args.bulk_update,
         faults=FaultConfig(**dict(args.fault)),

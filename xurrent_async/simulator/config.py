@@ -51,6 +51,9 @@ class SimConfig:
     # "none": the docs name the header for some collections only ("most notably" audit entries and
     # notes); a capped walk then just ends, and only its count against Total-Entries tells.
     throttled_header: str = "all"
+    # X-Pagination-Total-Entries (and -Total-Pages): "exact", or "capped": counted up to the record
+    # cap at most, as search engines count hits; undocumented either way.
+    total_entries: str = "exact"
     hourly_limit: int | None = 3600
     hour_seconds: float = 3600.0
     burst_limit: int | None = 20

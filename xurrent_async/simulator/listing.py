@@ -3,7 +3,8 @@
 Pages are JSON arrays with X-Pagination-* headers and, unless it is the last page, a
 `Link: <url>; rel="next"` that keeps every query parameter and replaces `search_after`. A query can
 page through at most `record_cap` records: the page that reaches the cap has no next link, and
-X-Pagination-Throttled says so (on every page of such a query, only that page, or none, per config).
+X-Pagination-Throttled says so (on every page of such a query, only that page, or none, per config);
+X-Pagination-Total-Entries counts every match, or at most the cap (`total_entries`).
 """
 
 from __future__ import annotations
@@ -61,11 +62,12 @@ def list_page(sim: Simulator, collection: str, query_items: Iterable[tuple[str, 
         last_key = sort_values(data, query.sort, page.positions[-1]) if page.positions else None
     reached = served + len(records)
     per_page = query.per_page
+    total = min(page.total, cap) if cfg.total_entries == "capped" else page.total
     headers = {
         "X-Pagination-Per-Page": str(per_page),
         "X-Pagination-Current-Page": str(served // per_page + 1),  # counted through the cursor
-        "X-Pagination-Total-Pages": str(math.ceil(page.total / per_page)),
-        "X-Pagination-Total-Entries": str(page.total),
+        "X-Pagination-Total-Pages": str(math.ceil(total / per_page)),
+        "X-Pagination-Total-Entries": str(total),
     }
     capped = reached >= cap and page.more  # the cap cut the walk short here
     if page.total > cap and (cfg.throttled_header == "all" or (cfg.throttled_header == "last" and capped)):
@@ -82,7 +84,7 @@ def removal_feed(sim: Simulator, feed: str, query_items: Iterable[tuple[str, str
     cfg, ds = sim.config, sim.dataset
     with ds.lock:
         answer = feed_page(ds.removals, feed, query_items, link_base, ds.fmt, cfg.per_page_default,
-                           cfg.per_page_max, cfg.record_cap, cfg.throttled_header)
+                           cfg.per_page_max, cfg.record_cap, cfg.throttled_header, cfg.total_entries)
     return Answer(answer.status, answer.body, answer.headers, answer.records)
 
 

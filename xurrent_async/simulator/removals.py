@@ -133,7 +133,7 @@ class FeedAnswer:
 
 def feed_page(removals: Removals, feed: str, query_items: Iterable[tuple[str, str]], link_base: str,
               fmt: TimestampFormatter, per_page_default: int, per_page_max: int, cap: int,
-              throttled_header: str = "all") -> FeedAnswer:
+              throttled_header: str = "all", total_entries: str = "exact") -> FeedAnswer:
     items = list(query_items)
     params: dict[str, list[str]] = {}
     for name, value in items:
@@ -159,11 +159,12 @@ def feed_page(removals: Removals, feed: str, query_items: Iterable[tuple[str, st
     chunk = keyed[start : start + limit]
     more = start + limit < len(keyed)
     reached = served + len(chunk)
+    total = min(len(keyed), cap) if total_entries == "capped" else len(keyed)
     headers = {
         "X-Pagination-Per-Page": str(per_page),
         "X-Pagination-Current-Page": str(served // per_page + 1),
-        "X-Pagination-Total-Pages": str(math.ceil(len(keyed) / per_page)),
-        "X-Pagination-Total-Entries": str(len(keyed)),
+        "X-Pagination-Total-Pages": str(math.ceil(total / per_page)),
+        "X-Pagination-Total-Entries": str(total),
     }
     capped = reached >= cap and more
     if len(keyed) > cap and (throttled_header == "all" or (throttled_header == "last" and capped)):
