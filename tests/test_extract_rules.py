@@ -213,6 +213,7 @@ def test_a_walk_that_ends_short_of_its_total_stopped_short_with_or_without_the_h
     assert cut_short(250, None, throttled=True)
     assert not cut_short(600, 600, throttled=False) and not cut_short(610, 600, throttled=False)
     assert not cut_short(250, None, throttled=False)  # nothing tells: every walk stops early instead (runs_long)
+    assert not cut_short(0, 3, throttled=False)  # a total counting what the list does not show is no cap
 
 
 def test_a_walk_stops_once_it_has_read_a_windows_worth_whatever_its_size_says():

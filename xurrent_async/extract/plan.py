@@ -212,8 +212,9 @@ def cut_short(read: int, total: int | None, throttled: bool) -> bool:
     total. The docs name the header for some collections only; the count tells for every one.
     Records that left the window while it was read (updated meanwhile) also make a walk look
     short: going on costs a request or so, never a record. A total that counts at most the cap
-    hides it: `runs_long` keeps every walk below the documented one."""
-    return throttled or (total is not None and read < total)
+    hides it: `runs_long` keeps every walk below the documented one. A walk that read nothing was
+    not cut by a cap, whatever its total counted (records a list does not show, say)."""
+    return throttled or (total is not None and 0 < read < total)
 
 
 def runs_long(read: int, limit: int) -> bool:
