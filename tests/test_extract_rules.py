@@ -23,8 +23,10 @@ from xurrent_async.extract.plan import (
     Order,
     WalkMode,
     after_cap,
+    cut_short,
     pieces,
     query_params,
+    runs_long,
     slots_to_fill,
     split_bounds,
     take_tail,
@@ -63,11 +65,23 @@ def test_each_walk_mode_queries_the_bounds_it_knows():
     assert [m for m in WalkMode if m.starts_pass] == [WalkMode.PASS_FROM_OLDEST, WalkMode.PASS_FROM_LOWER]
 
 
-def test_a_query_is_sorted_bounded_in_the_documented_form_and_goes_on_by_id():
-    assert query_params(100, "id,name", T, T + 2, 41) == {
+def test_a_query_is_sorted_by_time_and_bounded_in_the_documented_exclusive_form():
+    assert query_params(100, "id,name", T, T + 2, None) == {
         "per_page": "100", "fields": "id,name", "sort": "updated_at,id",
-        "updated_at": ">=2026-01-01T00:00:00Z<=2026-01-01T00:00:01Z", "id": ">41"}
+        "updated_at": ">2025-12-31T23:59:59Z<2026-01-01T00:00:02Z"}
     assert "updated_at" not in query_params(100, "id", None, None, None)
+
+
+def test_a_query_of_one_second_is_sorted_by_id_and_goes_on_after_an_id():
+    assert query_params(100, "id", T, T + 1, 41, by_id=True) == {
+        "per_page": "100", "fields": "id", "sort": "id",
+        "updated_at": ">2025-12-31T23:59:59Z<2026-01-01T00:00:01Z", "id": ">41"}
+
+
+def test_a_known_window_of_one_second_is_walked_by_id_and_nothing_else_is():
+    assert WalkMode.WINDOW.by_id((T, T + 1)) and WalkMode.GAP.by_id((T, T + 1))
+    assert not WalkMode.WINDOW.by_id((T, T + 2))
+    assert not WalkMode.PASS_FROM_LOWER.by_id((T, T + 1))  # a pass's first request sets its bounds
 
 
 # -- split counts ----------------------------------------------------------------------------
@@ -171,16 +185,40 @@ def _unordered() -> Order:
 def test_the_order_a_walk_saw_ignores_unreadable_times_and_claims_only_complete_seconds():
     order = Order()
     order.observe(rows((T + 1, 5), (None, 9), (T + 4, 2)))
-    assert order.ordered and order.last_key == (T + 4, 2) and order.last_id == 2
+    assert order.ordered and order.last_second == T + 4 and order.last_id == 2
     assert order.complete(T, T + 60, by_id=False) == (T, T + 4)  # the second T+4 may hold more
     assert order.complete(T, T + 3, by_id=False) == (T, T + 3)  # never past the window's end
     assert order.complete(T + 4, T + 60, by_id=False) is None
     assert order.complete(T, T + 60, by_id=True) is None  # inside one second, by id: nothing to claim
     assert _unordered().complete(T, T + 60, by_id=False) is None
     assert not _unordered().ordered
-    same_second = Order()
-    same_second.observe(rows((T, 7), (T, 3)))  # one second out of id order
-    assert not same_second.ordered
+
+
+
+def test_ids_going_down_inside_one_printed_second_keep_a_walk_ordered():
+    # Under fractional storage a sort by updated_at follows the stored fractions: the printed
+    # seconds never go down, the ids inside one of them may.
+    order = Order()
+    order.observe(rows((T, 7), (T, 3), (T + 1, 1)))
+    assert order.ordered and not order.ids_ascending
+    assert order.complete(T - 1, T + 60, by_id=False) == (T - 1, T + 1)
+    by_id = Order()
+    by_id.observe(rows((T, 3), (T - 1, 7), (T, 9)))  # one second walked by id (and the fraction before it)
+    assert by_id.ids_ascending and not by_id.ordered
+
+
+def test_a_walk_that_ends_short_of_its_total_stopped_short_with_or_without_the_header():
+    assert cut_short(250, 600, throttled=False)  # the cap, unannounced
+    assert cut_short(250, 600, throttled=True)
+    assert cut_short(250, None, throttled=True)
+    assert not cut_short(600, 600, throttled=False) and not cut_short(610, 600, throttled=False)
+    assert not cut_short(250, None, throttled=False)  # nothing tells: every walk stops early instead (runs_long)
+    assert not cut_short(0, 3, throttled=False)  # a total counting what the list does not show is no cap
+
+
+def test_a_walk_stops_once_it_has_read_a_windows_worth_whatever_its_size_says():
+    # A total counted up to the cap would hide the cap from the count: no walk goes near it.
+    assert runs_long(50_000, 50_000) and not runs_long(49_900, 50_000)
 
 
 def test_a_capped_ordered_walk_goes_on_from_its_last_records_second():
@@ -193,25 +231,34 @@ def test_a_capped_walk_past_its_windows_end_is_done():
     assert plan == Continuation(done=(T, T + 100), walks=[], added=None)
 
 
-def test_a_second_above_the_cap_goes_on_by_id_and_the_rest_of_the_window_by_time():
+def test_a_second_above_the_cap_is_walked_by_id_from_its_start_and_the_rest_of_the_window_by_time():
+    # Sorted by time, the ids read so far are no prefix of the second under fractional storage.
     plan = after_cap("organizations", (T, T + 100), ordered_to(T, 77))
-    assert plan == Continuation(done=None, walks=[((T, T + 1), 77), ((T + 1, T + 100), None)], added=1)
+    assert plan == Continuation(done=None, walks=[((T, T + 1), None), ((T + 1, T + 100), None)], added=1)
+    before = after_cap("organizations", (T, T + 100), ordered_to(T - 1, 77))  # still in the second before
+    assert before.walks == [((T, T + 1), None), ((T + 1, T + 100), None)]
 
 
 def test_a_capped_one_second_walk_goes_on_after_its_last_id_whatever_the_times_say():
     order = Order()
-    order.observe(rows((T, 70), (None, 90)))
-    plan = after_cap("organizations", (T, T + 1), order)
+    order.observe(rows((T, 70), (T - 1, 80), (None, 90)))
+    plan = after_cap("organizations", (T, T + 1), order, by_id=True)
     assert plan == Continuation(done=None, walks=[((T, T + 1), 90)], added=None)
 
 
-def test_a_capped_unordered_walk_splits_in_two_or_fails_in_one_second():
+def test_a_capped_one_second_walk_out_of_id_order_fails_naming_the_stream():
+    order = Order()
+    order.observe(rows((T, 70), (T, 60)))
+    with pytest.raises(XurrentError, match=r"^organizations: .*not in id order"):
+        after_cap("organizations", (T, T + 1), order, by_id=True)
+    with pytest.raises(XurrentError):
+        after_cap("organizations", (T, T + 1), Order(), by_id=True)  # not a single row to go on from
+
+
+def test_a_capped_unordered_walk_splits_in_two():
     plan = after_cap("organizations", (T, T + 100), _unordered())
     assert plan == Continuation(None, [((T, T + 50), None), ((T + 50, T + 100), None)], 1, planned=1)
-    with pytest.raises(XurrentError, match=r"^organizations: .*not in updated_at order"):
-        after_cap("organizations", (T, T + 1), _unordered())
-    with pytest.raises(XurrentError):
-        after_cap("organizations", (T, T + 1), Order())  # not a single row to go on from
+    assert after_cap("organizations", (T, T + 2), _unordered()).walks == [((T, T + 1), None), ((T + 1, T + 2), None)]
 
 
 # -- a pass ----------------------------------------------------------------------------------

@@ -32,6 +32,7 @@ from xurrent_async.errors import ApiError
 from xurrent_async.events import Event, FeedRefused, Removed
 from xurrent_async.resources import Resource, as_id, exact_timestamp
 from xurrent_async.state import to_iso
+from xurrent_async.time_filter import second_filter
 
 log = logging.getLogger(__name__)
 Emit = Callable[[Event], Awaitable[None]]
@@ -201,16 +202,22 @@ class FeedReader:
                 return max(upper or 0, at or 0)
             elif id_after is None and at is not None and (start is None or at > start):
                 pass  # the cap ended the walk: go on from the last entry's second
+            elif id_after is None and at is not None:
+                id_after = 0  # a whole capped walk inside one second: that second by id, from its start
             elif isinstance(last_id, int):
-                id_after = last_id  # a whole capped walk inside one second: on by id
+                id_after = last_id  # on by id
             else:
                 raise ApiError(None, f"/v1/{feed}", "the feed reached the record cap without usable entry ids")
 
     def _pages(self, feed: str, at: int | None, id_after: int | None) -> AsyncIterator[Page]:
         params = {"per_page": str(self._per_page), "sort": "created_at,id"}
         if id_after is not None and at is not None:
-            params["created_at"] = f">={to_iso(at)}<={to_iso(at)}"  # that one second, past the id
-            params["id"] = f">{id_after}"
+            # That one second, whatever precision the server compares at (time_filter.py), sorted by
+            # id: sorted by time, a second stored with fractions is in no id order. Past the id.
+            params["created_at"] = second_filter(at)
+            params["sort"] = "id"
+            if id_after:
+                params["id"] = f">{id_after}"
         elif at is not None:
             params["created_at"] = f">={to_iso(at)}"
         return self._client.pages(feed, params)

@@ -13,7 +13,9 @@ class Tuning:
     backoff_max_seconds: float = 60.0
     burst_seconds: float = 2.0
     hour_seconds: float = 3600.0
-    window_records: int = 50_000  # a window whose query reports more is split (the API caps a query at 100,000)
+    # A window whose query reports more is split, and no walk reads more in one query before it goes
+    # on from where it got to (the API caps a query at 100,000, with or without saying so).
+    window_records: int = 50_000
     min_pages_per_window: int = 5  # splitting for concurrency stops here: each window costs a partial page
     # An idle slot takes half of a window being read if each half keeps more pages than this: near
     # the end of a sync idle slots cost time, and a split costs at most one partial page.

@@ -5,6 +5,7 @@ the server's clock fixed (FakeClock) so that the boundaries are known exactly.""
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import random
 
@@ -33,11 +34,21 @@ def _oldest(sim, table: str) -> int:
     return min(updated_second(r) for r in sim.truth(table).values())
 
 
-@pytest.mark.parametrize("throttled_header", ["all", "last"])
-def test_crowded_seconds_above_the_cap_on_window_boundaries_all_arrive(throttled_header):
+@pytest.mark.parametrize(("throttled_header", "total_entries", "window_records"), [
+    ("all", "exact", FAST.window_records),
+    ("last", "exact", FAST.window_records),
+    # No header: the walk ends short of its first page's total, and that is a cap.
+    ("none", "exact", FAST.window_records),
+    # No header and a total counted up to the cap: nothing tells, so no walk may go near the cap.
+    ("none", "capped", CAP * 4 // 5),
+])
+def test_crowded_seconds_above_the_cap_on_window_boundaries_all_arrive(throttled_header, total_entries,
+                                                                       window_records):
     clock = FakeClock()
     records = {"organizations": 6_000, "products": 4_000, "projects": 1_000}
-    config = sim_config(records=records, record_cap=CAP, throttled_header=throttled_header, seed=21)
+    config = sim_config(records=records, record_cap=CAP, throttled_header=throttled_header, seed=21,
+                        total_entries=total_entries)
+    tuning = dataclasses.replace(FAST, window_records=window_records)
     with SimulatorThread(config, clock=clock) as sim:
         rng = random.Random(21)
         upper = int(clock.now())  # the Date of every response of the first sync
@@ -62,7 +73,7 @@ def test_crowded_seconds_above_the_cap_on_window_boundaries_all_arrive(throttled
         crowd("products", "products split boundary", lower_p + (upper - lower_p) // 6, 700)
 
         sink = RecordingSink()
-        first = call_within(120, run_sync, settings_for(sim), None, sink, tuning=FAST)
+        first = call_within(120, run_sync, settings_for(sim), None, sink, tuning=tuning)
         assert first.error is None, repr(first.error)
         requests_first = sim.stats.requests
         assert first.value.state["streams"]["organizations"]["cursor"] == to_iso(upper)
@@ -70,13 +81,14 @@ def test_crowded_seconds_above_the_cap_on_window_boundaries_all_arrive(throttled
         # on `upper`, again above the cap.
         clock.advance(30)
         sim.reset_stats()
-        second = call_within(60, run_sync, settings_for(sim), first.value.state, sink, tuning=FAST)
+        second = call_within(60, run_sync, settings_for(sim), first.value.state, sink, tuning=tuning)
         assert second.error is None, repr(second.error)
 
         truth = truths(sim)
         compared = sum(len(r) for r in truth.values())
         placed = {name: c["second"] for name, c in crowds.items()}
-        summary = (f"throttled header on {throttled_header} pages, cap {CAP}: crowds {placed}; first sync "
+        summary = (f"throttled header on {throttled_header} pages, total {total_entries}, cap {CAP}: crowds {placed}; "
+                   f"first sync "
                    f"{first.seconds:.1f} s, {requests_first} requests, {first.value.rows} rows; second "
                    f"{sim.stats.requests} requests, {second.value.rows} rows; {compared} records compared")
         print(summary)

@@ -15,6 +15,9 @@ class StreamProgress:
     windows_done: int = 0
     requests: int = 0
     idle_splits: int = 0  # windows being read that gave their far half to an idle slot
+    # Walks that stopped short of their window and went on: the record cap (announced or seen in
+    # the count, which records updated away mid-walk also shorten), or a walk that ran long.
+    stopped_short: int = 0
 
 
 def pass_bounds(date: float, first_updated: datetime | None, has_rows: bool, lower: int | None) -> Interval:

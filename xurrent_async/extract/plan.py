@@ -1,9 +1,16 @@
 """The rules that shape a stream's windows, as pure functions over plain data (no HTTP, no tasks).
 
-How a walk queries (`WalkMode`, `updated_at_filter`, `query_params`), into how many windows a
-window splits at its first page (`pieces`, `split_bounds`), which window an idle slot takes part of
-and where (`ActiveWindow`, `take_tail`), and where a walk that reached the API's record cap goes on
-(`after_cap`). The scheduler applies them; unit tests check them on plain numbers.
+How a walk queries (`WalkMode`, `query_params`), into how many windows a window splits at its first
+page (`pieces`, `split_bounds`), which window an idle slot takes part of and where (`ActiveWindow`,
+`take_tail`), when a walk ended short of its window or stops before the cap (`cut_short`,
+`runs_long`) and where it then goes on (`after_cap`). The scheduler applies them; unit tests check
+them on plain numbers.
+
+Timestamps are printed in whole seconds, and the server may store and compare them with a fraction
+(undocumented). Every rule here therefore judges by printed seconds only: a window [A, B) is asked
+for as `>A−1s<B` (time_filter.py), a walk sorted by `updated_at,id` has printed seconds that never go
+down (ids inside one printed second may, as the walk follows the stored fractions), and a window of
+one second is walked sorted by `id`, the one order that goes on safely inside a second.
 """
 
 from __future__ import annotations
@@ -19,6 +26,7 @@ from urllib.parse import parse_qsl, quote, urlencode, urlsplit, urlunsplit
 
 from xurrent_async.errors import XurrentError
 from xurrent_async.state import Interval, to_iso
+from xurrent_async.time_filter import window_filter
 from xurrent_async.tuning import Tuning
 
 
@@ -44,27 +52,19 @@ class WalkMode(enum.Enum):
             return lower, None
         return lower, upper
 
-
-def updated_at_filter(lower: int | None, upper: int | None) -> str | None:
-    """The `updated_at` condition of the window [lower, upper) of whole seconds, in a documented form
-    only: the API documents `>A<B` and `>=A<=B` but not `>=A<B` (an invalid condition is a 400), and
-    timestamps have whole seconds, so [A, B) is exactly `>=A<=B−1s`."""
-    if lower is not None and upper is not None:
-        if upper <= lower:
-            raise ValueError(f"empty window [{lower}, {upper})")
-        return f">={to_iso(lower)}<={to_iso(upper - 1)}"
-    if lower is not None:
-        return f">={to_iso(lower)}"
-    if upper is not None:
-        return f"<={to_iso(upper - 1)}"
-    return None
+    def by_id(self, window: Interval) -> bool:
+        """Whether the walk of `window` is sorted by id: a known window of one second is. Its
+        records share one printed second, so only id order lets a walk that stops early (the cap)
+        go on where it stopped; sorted by time it would follow stored fractions nobody sees."""
+        return not self.starts_pass and window[1] - window[0] == 1
 
 
 def query_params(per_page: int, fields: str, lower: int | None, upper: int | None,
-                 id_after: int | None) -> dict[str, str]:
-    """A window's query: sorted by `updated_at,id`, which every rule below relies on."""
-    params = {"per_page": str(per_page), "fields": fields, "sort": "updated_at,id"}
-    ts = updated_at_filter(lower, upper)
+                 id_after: int | None, by_id: bool = False) -> dict[str, str]:
+    """A window's query: sorted by `updated_at,id`, which every rule below relies on, or, for one
+    second (`by_id`), by `id`, going on after `id_after`."""
+    params = {"per_page": str(per_page), "fields": fields, "sort": "id" if by_id else "updated_at,id"}
+    ts = window_filter(lower, upper)
     if ts:
         params["updated_at"] = ts
     if id_after is not None:
@@ -115,9 +115,10 @@ def split_bounds(window: Interval, n: int) -> list[Interval]:
 # -- idle slots ---------------------------------------------------------------------------------
 @dataclass(eq=False)
 class ActiveWindow:
-    """A window being read, as an idle slot sees it. Its walk is in `updated_at, id` order, so once
-    it has read past `upper` the rest belongs to the next window: shortening `upper` hands the far
-    part to another walk without either reading a record the other reads."""
+    """A window being read, as an idle slot sees it. Its walk is in `updated_at` order (printed
+    seconds never go down), so once it has read past `upper` the rest belongs to the next window:
+    shortening `upper` hands the far part to another walk, which re-reads at most the records
+    printed in the second before it (its query starts at `>upper−1s`)."""
 
     stream: str
     lower: int
@@ -138,10 +139,9 @@ class ActiveWindow:
         """After a page of `rows`: True when the walk has crossed `upper` (and may stop). An
         unordered walk cannot tell, so it is never split again."""
         self.seen += rows
-        key = order.last_key
-        self.last_second = key[0] if key else None
+        self.last_second = order.last_second
         self.splittable = order.ordered
-        return order.ordered and key is not None and key[0] >= self.upper
+        return order.ordered and order.last_second is not None and order.last_second >= self.upper
 
     def shortened(self) -> bool:
         """Ends before its pass: rows past `upper` are another window's (past the pass's end they
@@ -174,44 +174,62 @@ def take_tail(active: Iterable[ActiveWindow], per_page: int, min_pages: int) -> 
 # -- the record cap -----------------------------------------------------------------------------
 @dataclass
 class Order:
-    """What a walk has seen of its order: whether its rows came in `updated_at, id` order, the
-    last (updated_at, id) with a readable time, and the very last row's id."""
+    """What a walk has seen of its order: whether the printed seconds of its rows never went down
+    (`ordered`: a sort by `updated_at` under either precision), whether their ids always went up
+    (`ids_ascending`: a sort by `id`), the last readable second and the very last row's id."""
 
     ordered: bool = True
-    last_seen: tuple[datetime, int] | None = None
+    ids_ascending: bool = True
+    last_second: int | None = None
     last_id: int | None = None
 
     def observe(self, rows: list[dict[str, Any]]) -> None:
         for row in rows:
-            updated = row["updated_at"]
+            if self.last_id is not None and row["id"] <= self.last_id:
+                self.ids_ascending = False
+            self.last_id = row["id"]
+            updated: datetime | None = row["updated_at"]
             if updated is None:
                 continue  # warned about already; it cannot tell the order either way
-            key = (updated, row["id"])
-            if self.last_seen is not None and key < self.last_seen:
+            second = int(updated.timestamp())
+            if self.last_second is not None and second < self.last_second:
                 self.ordered = False
-            self.last_seen = key
-        if rows:
-            self.last_id = rows[-1]["id"]
-
-    @property
-    def last_key(self) -> tuple[int, int] | None:
-        """The last readable (second, id)."""
-        return None if self.last_seen is None else (int(self.last_seen[0].timestamp()), self.last_seen[1])
+            self.last_second = second
 
     def complete(self, lower: int, end: int, by_id: bool) -> Interval | None:
         """The part of [lower, end) every record of which has been read: every second before the
-        last row's (the walk is ordered). A walk by id inside one second claims nothing."""
-        key = self.last_key
-        if not self.ordered or key is None or by_id:
+        last row's (the walk is in order of printed seconds). A walk by id inside one second claims
+        nothing."""
+        if not self.ordered or self.last_second is None or by_id:
             return None
-        through = min(key[0], end)
+        through = min(self.last_second, end)
         return (lower, through) if through > lower else None
+
+
+def cut_short(read: int, total: int | None, throttled: bool) -> bool:
+    """Whether a walk that ended (no next link) having read `read` records stopped short of its
+    window: the API says so (`X-Pagination-Throttled`), or it read fewer than its first page's
+    total. The docs name the header for some collections only; the count tells for every one.
+    Records that left the window while it was read (updated meanwhile) also make a walk look
+    short: going on costs a request or so, never a record. A total that counts at most the cap
+    hides it: `runs_long` keeps every walk below the documented one. A walk that read nothing was
+    not cut by a cap, whatever its total counted (records a list does not show, say)."""
+    return throttled or (total is not None and 0 < read < total)
+
+
+def runs_long(read: int, limit: int) -> bool:
+    """Whether a walk has read as much as one window may hold (`limit`, half the API's documented
+    cap) with more to come: it stops and goes on from where it got to, so that no walk can run into
+    the cap, announced or not, and whatever its size says (a total reported at most the cap, as
+    search engines count, would hide a cap from `cut_short`)."""
+    return read >= limit
 
 
 @dataclass(frozen=True)
 class Continuation:
-    """What follows a walk that reached the cap: the part now done, the windows to walk (with the
-    id to go on after, for one second), and the count for a WindowsAdded (None: none sent)."""
+    """What follows a walk that stopped short of its window: the part now done, the windows to
+    walk (with the id to go on after, for one second), and the count for a WindowsAdded (None:
+    none sent)."""
 
     done: Interval | None
     walks: list[tuple[Interval, int | None]]
@@ -219,24 +237,24 @@ class Continuation:
     planned: int = 0  # new windows for the progress figures
 
 
-def after_cap(stream: str, window: Interval, order: Order) -> Continuation:
-    """Where a walk of `window` that reached the API's record cap goes on. Ordered, every second
-    before its last row's is complete: it goes on from that second. A cap inside one second goes on
-    by id (one second is in id order whatever its rows' times say). Unordered, it splits in two."""
+def after_cap(stream: str, window: Interval, order: Order, by_id: bool = False) -> Continuation:
+    """Where a walk of `window` that stopped short (the API's record cap, or a long walk) goes on.
+    A walk of one second, by id, goes on after its last id. Ordered, every second before its last
+    row's is complete: it goes on from that second; a stop inside the window's first second walks
+    that second by id, from its start (sorted by time, the ids read so far are no prefix of it
+    under fractional storage). Unordered, it splits in two."""
     lower, upper = window
-    one_second = upper - lower <= 1
-    if one_second and order.ordered and order.last_id is not None:
-        return Continuation(None, [((lower, lower + 1), order.last_id)], None)
-    key = order.last_key
-    if not order.ordered or key is None:
-        if one_second:
-            raise XurrentError(f"{stream}: a query reached the API's record cap and its records were not in "
-                               f"updated_at order, so it cannot be continued safely ({to_iso(lower)})")
+    if by_id:
+        if order.last_id is None or not order.ids_ascending:
+            raise XurrentError(f"{stream}: a query inside one second reached the API's record cap and its "
+                               f"records were not in id order, so it cannot be continued safely ({to_iso(lower)})")
+        return Continuation(None, [((lower, upper), order.last_id)], None)
+    second = order.last_second
+    if not order.ordered or second is None:
         halves = split_bounds(window, 2)
         return Continuation(None, [(w, None) for w in halves], len(halves) - 1, len(halves) - 1)
-    last_second, last_id = key
-    if last_second <= lower:  # the cap came inside the window's first second
-        rest = [] if one_second else [((lower + 1, upper), None)]
-        return Continuation(None, [((lower, lower + 1), last_id), *rest], 0 if one_second else 1)
-    rest = [((last_second, upper), None)] if last_second < upper else []
-    return Continuation((lower, min(last_second, upper)), rest, 1 if rest else None)
+    if second <= lower:  # the stop came inside the window's first second (or the one before it)
+        rest = [((lower + 1, upper), None)] if upper - lower > 1 else []
+        return Continuation(None, [((lower, lower + 1), None), *rest], 1 if rest else 0)
+    rest = [((second, upper), None)] if second < upper else []
+    return Continuation((lower, min(second, upper)), rest, 1 if rest else None)

@@ -40,7 +40,11 @@ class Walk:
     resource: Resource
     window: Interval
     mode: WalkMode = WalkMode.WINDOW
-    id_after: int | None = None  # inside one second: go on after this id
+    id_after: int | None = None  # inside one second (walked by id): go on after this id
+
+    @property
+    def by_id(self) -> bool:
+        return self.mode.by_id(self.window)
 
 
 class Extraction:
@@ -224,11 +228,12 @@ class Extraction:
         """Read one window to its end, then say it is done or go on after the record cap."""
         resource = walk.resource
         table = resource.table
-        reader = WindowWalk(table, self._mappers[table], self._emit, self.progress[table], walk.window, walk.id_after)
+        reader = WindowWalk(table, self._mappers[table], self._emit, self.progress[table], walk.window, walk.by_id,
+                            self._tuning.window_records)
         async with self._slots:
             lower, upper = walk.mode.query_bounds(walk.window)
             params = plan.query_params(self._settings.max_records_per_page, self._fields.param(table), lower,
-                                       upper, walk.id_after)
+                                       upper, walk.id_after, walk.by_id)
             pages = query_pages(self._client, self._fields, resource, params)
             try:
                 await reader.read(pages, functools.partial(self._first_page, walk))
@@ -258,13 +263,13 @@ class Extraction:
             await self._emit(PassStarted(table, *window, page.total_entries, start.full, start.history))
         lower, upper = window
         total = page.total_entries
-        n = 1 if walk.id_after is not None else self._pieces(page, window, walk.mode.starts_pass)
+        n = 1 if walk.by_id else self._pieces(page, window, walk.mode.starts_pass)
         if n > 1:
             # This walk goes on as the first piece: its first page is read already.
             upper = await self._split(walk.resource, window, n, keep_first=True)
             total = None if total is None else total // n
         active = None
-        if walk.id_after is None and (n > 1 or upper - lower > 1):
+        if not walk.by_id and (n > 1 or upper - lower > 1):
             active = ActiveWindow(table, lower, upper, total, self._pass_upper[table])
             self._active.add(active)
         return (lower, upper), active
@@ -310,7 +315,8 @@ class Extraction:
 
     async def _continue_after_cap(self, resource: Resource, window: Interval, reader: WindowWalk) -> None:
         table = resource.table
-        then = plan.after_cap(table, window, reader.order)
+        self.progress[table].stopped_short += 1
+        then = plan.after_cap(table, window, reader.order, reader.by_id)
         if then.done is not None:
             self.progress[table].windows_done += 1
             await self._emit(WindowDone(table, then.done))

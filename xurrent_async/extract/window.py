@@ -1,9 +1,10 @@
 """Reading one window: its query's pages, mapped to rows and sent as `Rows`, until the query ends,
-reaches the API's record cap, or crosses the window's end (shortened by an idle slot's split).
+stops short of its window (the API's record cap, announced or seen in the count), runs long (half
+the documented cap), or crosses the window's end (shortened by an idle slot's split).
 
 The walk knows nothing of splitting or passes: its first page goes to the caller, which says what
 the window is and whether it may be split while read (`ActiveWindow`); the outcome says whether
-the cap was reached, for the caller to go on from there.
+the walk stopped short, for the caller to go on from there.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from xurrent_async.client import Page, XurrentClient
 from xurrent_async.errors import ApiError
 from xurrent_async.events import Event, Rows
 from xurrent_async.extract.passes import StreamProgress
-from xurrent_async.extract.plan import ActiveWindow, Order, replace_param
+from xurrent_async.extract.plan import ActiveWindow, Order, cut_short, replace_param, runs_long
 from xurrent_async.field_selection import FieldSelection
 from xurrent_async.resources import OFFSETLESS, Issue, Resource, RowMapper
 from xurrent_async.state import Interval
@@ -82,17 +83,22 @@ def as_timed(rows: list[dict[str, Any]], problems: list[Issue]) -> list[dict[str
 
 
 class WindowWalk:
-    """One walk of a window. After `read`, `window` is the window it covered, `capped` whether the
-    API's record cap ended it, and `order` where it got to; `active` is its split view while read."""
+    """One walk of a window. After `read`, `window` is the window it covered, `capped` whether it
+    stopped short of it (the API's record cap, or a long walk), and `order` where it got to;
+    `active` is its split view while read. `by_id`: a walk of one second, sorted by id.
+    `long_walk`: the records a walk reads before it stops and goes on (half the API's cap)."""
 
     def __init__(self, table: str, mapper: RowMapper, emit: Emit, progress: StreamProgress,
-                 window: Interval, id_after: int | None):
+                 window: Interval, by_id: bool, long_walk: int):
         self.table = table
         self.window = window
-        self.id_after = id_after
+        self.by_id = by_id
         self.order = Order()
         self.capped = False
+        self.total: int | None = None  # the records its first page reported
+        self.read_records = 0
         self.active: ActiveWindow | None = None
+        self._long_walk = long_walk
         self._mapper = mapper
         self._emit = emit
         self._progress = progress
@@ -106,9 +112,14 @@ class WindowWalk:
             timed = as_timed(rows, problems)
             if first:
                 first = False
+                self.total = page.total_entries
                 self.window, self.active = await first_page(page, timed, self.window)
             self.order.observe(timed)
-            self.capped = page.throttled and page.next_url is None
+            self.read_records += len(page.records)
+            if page.next_url is None:
+                self.capped = cut_short(self.read_records, self.total, page.throttled)
+            else:  # stopped here: it goes on from where it got to, as after a cap
+                self.capped = runs_long(self.read_records, self._long_walk)
             crossed = self.active is not None and self.active.observe(len(rows), self.order)
             if crossed:
                 assert self.active is not None
@@ -117,14 +128,14 @@ class WindowWalk:
                     rows = before(rows, timed, self.active.upper)
             if rows:
                 await self._emit(Rows(self.table, rows, problems, self._complete()))
-            if crossed:
+            if crossed or self.capped:
                 break
 
     def _complete(self) -> Interval | None:
         """The part of the window the checkpoints may now record as read."""
         lower, upper = self.window
         end = self.active.upper if self.active is not None else upper
-        return self.order.complete(lower, end, by_id=self.id_after is not None)
+        return self.order.complete(lower, end, by_id=self.by_id)
 
     def covered(self) -> Interval:
         """The window this walk covered: up to where a split shortened it."""

@@ -18,7 +18,12 @@ Choices where the real API is unconfirmed or unspecified:
 - `page=` is ignored (cursor pagination only); X-RateLimit-* are omitted when the hourly limit is off;
 - the burst window counts a user's requests, like the quota (`burst_scope="token"`: each token's);
 - renaming a referenced record (`sim.rename`) leaves the referencing records' updated_at as it was
-  (`rename_touches_references=True`: it moves it).
+  (`rename_touches_references=True`: it moves it);
+- timestamps are stored and compared in whole seconds (`timestamp_precision="fractional"`: stored
+  with a fraction, printed truncated, filtered and sorted at the fraction);
+- a query over the record cap says `X-Pagination-Throttled: true` on every page (`throttled_header`:
+  on the capped page only, or never), and `X-Pagination-Total-Entries` counts every match
+  (`total_entries="capped"`: at most the cap).
 See app.py for the order of checks.
 
     async with running_simulator(SimConfig(records=10_000)) as sim: ...  # sim.base_url, sim.token_url

@@ -87,7 +87,16 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--hourly-limit", type=_limit, default=3600, help="requests per hour window per user; 0: off")
     p.add_argument("--hour-seconds", type=float, default=3600.0, help="length of the 'hour' window")
     p.add_argument("--record-cap", type=int, default=100_000, help="records one query can page through")
-    p.add_argument("--throttled-header", choices=("all", "last"), default="all")
+    p.add_argument("--throttled-header", choices=("all", "last", "none"), default="all",
+                   help="X-Pagination-Throttled on every page of a query over the record cap, on the capped "
+                        "page only, or never (the walk just ends short of its Total-Entries)")
+    p.add_argument("--total-entries", choices=("exact", "capped"), default="exact",
+                   help="X-Pagination-Total-Entries counts every match, or at most the record cap")
+    p.add_argument("--timestamp-precision", choices=("second", "fractional"), default="second",
+                   help="how timestamps are stored and compared: whole seconds, or with a fraction (printed "
+                        "truncated to the second; filters and sorting at the fraction)")
+    p.add_argument("--bulk-update", type=int, default=0, metavar="N",
+                   help="N products and projects (half each) updated within one minute, an hour before the data ends")
     p.add_argument("--fault", type=_fault, action="append", default=[], metavar="KIND=VALUE",
                    help=f"fault switch, repeatable; KIND: {', '.join(_FAULT_FIELDS)}")
     p.add_argument("--changes-per-second", type=float, default=0.0,
@@ -126,6 +135,9 @@ def config_from(args: argparse.Namespace) -> SimConfig:
         hour_seconds=args.hour_seconds,
         record_cap=args.record_cap,
         throttled_header=args.throttled_header,
+        total_entries=args.total_entries,
+        timestamp_precision=args.timestamp_precision,
+        bulk_update=args.bulk_update,
         faults=FaultConfig(**dict(args.fault)),
         changes_per_second=args.changes_per_second,
         token_ttl_seconds=args.token_ttl,

@@ -27,8 +27,9 @@ class FaultConfig:
 
 @dataclass
 class SimConfig:
-    """The data set (records, seed, account, history, hot seconds, offset, template_display) is fixed
-    when the Simulator is built; every other field may change while it runs."""
+    """The data set (records, seed, account, history, hot seconds, offset, template_display,
+    timestamp precision, bulk update) is fixed when the Simulator is built; every other field may
+    change while it runs."""
 
     records: int | dict[str, int] = 1000  # per collection; a dict names each (missing = 0)
     seed: int = 1
@@ -47,7 +48,13 @@ class SimConfig:
     per_page_default: int = 20
     per_page_max: int = 100
     record_cap: int = 100_000
-    throttled_header: str = "all"  # "all" pages of an over-cap query, or only the "last" (capped) one
+    # X-Pagination-Throttled on "all" pages of an over-cap query, only the "last" (capped) one, or
+    # "none": the docs name the header for some collections only ("most notably" audit entries and
+    # notes); a capped walk then just ends, and only its count against Total-Entries tells.
+    throttled_header: str = "all"
+    # X-Pagination-Total-Entries (and -Total-Pages): "exact", or "capped": counted up to the record
+    # cap at most, as search engines count hits; undocumented either way.
+    total_entries: str = "exact"
     hourly_limit: int | None = 3600
     hour_seconds: float = 3600.0
     burst_limit: int | None = 20
@@ -60,6 +67,13 @@ class SimConfig:
     data_end: float | None = None  # None: clock now at start minus 60 s
     hot_seconds: int = 3
     hot_fraction: float = 0.02
+    # How the server stores and compares timestamps, which the docs leave open (they print whole
+    # seconds): "second", or "fractional": stored with a fraction (as a Rails app on a microsecond
+    # column would), printed truncated to the second, filtered and sorted at the fraction.
+    timestamp_precision: str = "second"
+    # This many products and projects (half each) updated within one minute an hour before the data
+    # ends, as a bulk import or mass edit would (Simulator.bulk_update does it at any time).
+    bulk_update: int = 0
     utc_offset_minutes: int = -300
     link_base_url: str | None = None
     forbidden: tuple[str, ...] = ()

@@ -10,6 +10,11 @@ Every value is a closed-form function of the record's position p in [0, n):
   classes, and any id/created_at/updated_at range is a bisected index range in each class.
 
 Changes (touch, changes_per_second) go to a small overlay merged at query time.
+
+Under fractional storage (`fractional=True`) a timestamp is stored with milliseconds: its printed
+second plus a fraction derived from the record and that second (`stored_updated`, `stored_created`),
+and the searcher filters and sorts on the stored value. The indexes stay in whole seconds: a record's
+stored time never leaves its printed second, so the second orders bound the stored ones.
 """
 
 from __future__ import annotations
@@ -25,6 +30,7 @@ _NEVER_SHARE = 0.3  # records whose updated_at equals created_at
 # Updated after this share of the time between creation and the end of the data: skews recent.
 _LAG_SHARES = (0.001, 0.01, 0.05, 0.15, 0.3, 0.5, 0.7, 0.85, 0.95, 0.99)
 _WIDTH = 1024  # sub-steps inside one position's created_at slot (jitter)
+MILLIS = 1000  # a stored time under fractional storage is in milliseconds
 
 
 def splitmix64(x: int) -> int:
@@ -166,8 +172,11 @@ class CollectionData:
         history_seconds: int,
         hot_seconds: int,
         hot_fraction: float,
+        fractional: bool = False,
     ) -> None:
         self.n = n
+        self.fractional = fractional
+        self._fraction_salt = splitmix64(seed * 31 + salt)
         span = max(history_seconds, 1)
         last = data_end - 1
         rng = random.Random(splitmix64(seed * 1009 + salt))
@@ -219,6 +228,19 @@ class CollectionData:
     def updated_at(self, pos: int) -> int:
         change = self.overlay.get(pos)
         return self.base_updated_at(pos) if change is None else change[0]
+
+    def stored(self, pos: int, second: int) -> int:
+        """A timestamp of record `pos` printed as `second`, as stored (ms): whole under whole-second
+        storage, else with a fraction of the record and the second (a record never updated has
+        equal created and updated times, as it should)."""
+        fraction = splitmix64(self._fraction_salt + pos * 0x9E3779B1 + second) % MILLIS if self.fractional else 0
+        return second * MILLIS + fraction
+
+    def stored_updated(self, pos: int) -> int:
+        return self.stored(pos, self.updated_at(pos))
+
+    def stored_created(self, pos: int) -> int:
+        return self.stored(pos, self.created[pos])
 
     def edits(self, pos: int) -> int:
         change = self.overlay.get(pos)

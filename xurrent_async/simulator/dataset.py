@@ -6,7 +6,9 @@ from __future__ import annotations
 import functools
 import json
 import math
+import random
 import threading
+from bisect import bisect_left
 from collections.abc import Iterable
 
 from . import loose
@@ -37,6 +39,9 @@ class Dataset:
         self.data_end = int(config.data_end if config.data_end is not None else now - 60)
         self._seed = config.seed
         self._config = config  # read at each render: loose_values may change while it runs
+        if config.timestamp_precision not in ("second", "fractional"):
+            raise ValueError(f"timestamp_precision: 'second' or 'fractional', not {config.timestamp_precision!r}")
+        self.fractional = config.timestamp_precision == "fractional"
         fmt = TimestampFormatter(config.utc_offset_minutes)
         self.collections: dict[str, CollectionData] = {}
         self.renderers: dict[str, Renderer] = {}
@@ -50,6 +55,7 @@ class Dataset:
                 history_seconds=config.history_days * 86_400,
                 hot_seconds=config.hot_seconds,
                 hot_fraction=config.hot_fraction,
+                fractional=self.fractional,
             )
             self.collections[name] = data
             self.renderers[name] = RENDERERS[name](data, config.seed, _SALT[name], fmt)
@@ -72,13 +78,15 @@ class Dataset:
         self.fmt = fmt
         history = config.history_days * 86_400
         self.removals = Removals(config.seed, pools.people, self.data_end - history, self.data_end,
-                                 config.other_feed_entries)
+                                 config.other_feed_entries, self.fractional)
         self.searcher = Searcher()
         # collection -> record id -> patch laid over the rendered record (see Simulator.corrupt).
         self.corruptions: dict[str, dict[int, dict[str, object]]] = {name: {} for name in COLLECTIONS}
         self._last_change: float = now
         self._change_debt = dict.fromkeys(COLLECTIONS, 0.0)
         self._change_counter = dict.fromkeys(COLLECTIONS, 0)
+        if config.bulk_update:
+            self.bulk_update(config.bulk_update, self.data_end - 3600, 60, ("products", "projects"))
 
     # -- reading -----------------------------------------------------------------------------
     def render(self, collection: str, pos: int, fields: tuple[str, ...] | None = None) -> Record:
@@ -172,6 +180,26 @@ class Dataset:
             data = self.collections[collection]
             for pos in self.positions(collection, ids):
                 data.change(pos, int(at), edit=edit)
+
+    def bulk_update(self, count: int, start: int, seconds: int, collections: Iterable[str]) -> dict[str, list[int]]:
+        """Update `count` records, shared among `collections`, at times spread evenly over `seconds`
+        seconds from `start` (each record created before `start`): a bulk import or mass edit.
+        Returns the ids updated per collection."""
+        names = list(collections)
+        chosen: dict[str, list[int]] = {}
+        with self.lock:
+            for k, name in enumerate(names):
+                data = self.collections[name]
+                share = count // len(names) + (k < count % len(names))
+                older = bisect_left(data.created, start)  # positions are in created_at order
+                if share > older:
+                    raise ValueError(f"{name}: only {older} records were created before the bulk update")
+                rng = random.Random(splitmix64(self._seed * 613 + _SALT[name] + count))
+                positions = rng.sample(range(older), share)
+                for i, pos in enumerate(positions):
+                    data.change(pos, start + i * seconds // max(share, 1), edit=True)
+                chosen[name] = [data.ids[pos] for pos in positions]
+        return chosen
 
     def remove(self, feed: str, ids: Iterable[int], at: float) -> None:
         with self.lock:

@@ -3,7 +3,8 @@
 Pages are JSON arrays with X-Pagination-* headers and, unless it is the last page, a
 `Link: <url>; rel="next"` that keeps every query parameter and replaces `search_after`. A query can
 page through at most `record_cap` records: the page that reaches the cap has no next link, and
-X-Pagination-Throttled says so (on every page of such a query, or only that page, per config).
+X-Pagination-Throttled says so (on every page of such a query, only that page, or none, per config);
+X-Pagination-Total-Entries counts every match, or at most the cap (`total_entries`).
 """
 
 from __future__ import annotations
@@ -13,10 +14,10 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 from urllib.parse import quote, urlencode
 
-from .data import CollectionData
 from .query import FieldFilter, FieldsError, QueryError, encode_cursor, parse_query
 from .removals import feed_page
 from .responses import json_body
+from .search import sort_values
 from .server import Simulator
 
 
@@ -26,12 +27,6 @@ class Answer:
     body: bytes
     headers: dict[str, str] = field(default_factory=dict)
     records: int = 0  # records in the body
-
-
-def sort_key(data: CollectionData, sort: tuple[tuple[str, bool], ...], pos: int) -> tuple[int, ...]:
-    """The cursor key of a record: its values of the sort fields (id last)."""
-    values = {"id": data.ids[pos], "created_at": data.created[pos]}
-    return tuple(values[name] if name in values else data.updated_at(pos) for name, _ in sort)
 
 
 def list_page(sim: Simulator, collection: str, query_items: Iterable[tuple[str, str]], link_base: str) -> Answer:
@@ -46,7 +41,7 @@ def list_page(sim: Simulator, collection: str, query_items: Iterable[tuple[str, 
         withdrawn = cfg.withdrawn_fields.get(collection, ())
         known = tuple(name for name in renderer.all_fields if name not in withdrawn)
         detail_only = (*renderer.detail_fields, *cfg.refused_fields.get(collection, ()))
-        query = parse_query(params, known, cfg.per_page_default, cfg.per_page_max, detail_only)
+        query = parse_query(params, known, cfg.per_page_default, cfg.per_page_max, detail_only, ds.fractional)
     except QueryError as exc:
         message = cfg.fields_error_message if isinstance(exc, FieldsError) and cfg.fields_error_message else str(exc)
         return Answer(400, json_body({"message": message}))
@@ -65,17 +60,18 @@ def list_page(sim: Simulator, collection: str, query_items: Iterable[tuple[str, 
             max(0, min(query.per_page, cap - served)), (tuple(sorted(filters.items())), query.sort),
         )
         records = [ds.render(collection, pos, fields) for pos in page.positions]
-        last_key = sort_key(data, query.sort, page.positions[-1]) if page.positions else None
+        last_key = sort_values(data, query.sort, page.positions[-1]) if page.positions else None
     reached = served + len(records)
     per_page = query.per_page
+    total = min(page.total, cap) if cfg.total_entries == "capped" else page.total
     headers = {
         "X-Pagination-Per-Page": str(per_page),
         "X-Pagination-Current-Page": str(served // per_page + 1),  # counted through the cursor
-        "X-Pagination-Total-Pages": str(math.ceil(page.total / per_page)),
-        "X-Pagination-Total-Entries": str(page.total),
+        "X-Pagination-Total-Pages": str(math.ceil(total / per_page)),
+        "X-Pagination-Total-Entries": str(total),
     }
     capped = reached >= cap and page.more  # the cap cut the walk short here
-    if page.total > cap and (cfg.throttled_header == "all" or capped):
+    if page.total > cap and (cfg.throttled_header == "all" or (cfg.throttled_header == "last" and capped)):
         headers["X-Pagination-Throttled"] = "true"
     if page.more and not capped and last_key is not None:
         pairs = [(k, v) for k, v in items if k != "search_after"]
@@ -89,7 +85,8 @@ def removal_feed(sim: Simulator, feed: str, query_items: Iterable[tuple[str, str
     cfg, ds = sim.config, sim.dataset
     with ds.lock:
         answer = feed_page(ds.removals, feed, query_items, link_base, ds.fmt, cfg.per_page_default,
-                           cfg.per_page_max, cfg.record_cap, with_reference=cfg.feed_references == "always")
+                           cfg.per_page_max, cfg.record_cap, cfg.throttled_header, cfg.total_entries,
+                           with_reference=cfg.feed_references == "always")
     return Answer(answer.status, answer.body, answer.headers, answer.records)
 
 

@@ -3,8 +3,10 @@
 Filters (`id`, `created_at`, `updated_at`) carry their operator in the value, in the documented
 forms only (see `_conditions`); anything else is a 400, as the real API answers an invalid filter
 condition. Repeated parameters all apply. Every value compiles to an integer interval (records have
-integer ids and whole-second timestamps) plus include/exclude sets. `fields=` names must exist and
-be allowed in a list (`Unknown fields: a, b` otherwise).
+integer ids and whole-second timestamps) plus include/exclude sets. Under fractional storage
+(`SimConfig.timestamp_precision`) a timestamp condition is also kept as sent, to be compared with
+each record's stored time, and the interval only bounds the printed seconds that may match.
+`fields=` names must exist and be allowed in a list (`Unknown fields: a, b` otherwise).
 """
 
 from __future__ import annotations
@@ -36,12 +38,15 @@ class FieldsError(QueryError):
 
 @dataclass(frozen=True)
 class FieldFilter:
-    """Integer interval [lo, hi] (None = open) plus optional include set and exclude set."""
+    """Integer interval [lo, hi] (None = open) plus optional include set and exclude set. Under
+    fractional storage a timestamp filter also has `exact`: its conditions as sent, (operator, epoch
+    seconds), which a record's stored time must meet; [lo, hi] then bounds its printed seconds."""
 
     lo: int | None = None
     hi: int | None = None
     include: frozenset[int] | None = None
     exclude: frozenset[int] = frozenset()
+    exact: tuple[tuple[str, float], ...] = ()
 
     @property
     def empty(self) -> bool:
@@ -61,6 +66,21 @@ class FieldFilter:
         if self.include is not None and value not in self.include:
             return False
         return value not in self.exclude
+
+    def matches_stored(self, stored_ms: int) -> bool:
+        """Whether a stored time (milliseconds) meets every condition as sent."""
+        for op, seconds in self.exact:
+            bound = seconds * STORED_UNITS
+            if not _COMPARE[op](stored_ms, bound):
+                return False
+        return True
+
+
+STORED_UNITS = 1000  # a stored time under fractional storage is in milliseconds
+_COMPARE = {
+    ">": lambda v, b: v > b, ">=": lambda v, b: v >= b, "<": lambda v, b: v < b, "<=": lambda v, b: v <= b,
+    "=": lambda v, b: v == b, "!": lambda v, b: v != b,
+}
 
 
 @dataclass(frozen=True)
@@ -122,7 +142,11 @@ def _parse_number(name: str, text: str) -> float:
     return parse_iso(text)
 
 
-def parse_filter(name: str, values: Sequence[str]) -> FieldFilter:
+def parse_filter(name: str, values: Sequence[str], fractional: bool = False) -> FieldFilter:
+    """One filter parameter's values. `fractional`: timestamps are stored with a fraction and
+    compared at it (see `FieldFilter.exact`)."""
+    if fractional and name != "id":
+        return _parse_fractional(name, values)
     lo: int | None = None
     hi: int | None = None
     include: set[int] | None = None
@@ -167,6 +191,36 @@ def parse_filter(name: str, values: Sequence[str]) -> FieldFilter:
         hi = only if hi is None else min(hi, only)
         include = None
     return FieldFilter(lo, hi, None if include is None else frozenset(include), frozenset(exclude))
+
+
+def _parse_fractional(name: str, values: Sequence[str]) -> FieldFilter:
+    """A timestamp filter under fractional storage: every condition kept as sent, and the printed
+    seconds it can match: `>X` and `>=X` from X's second, `<X` up to the second before X (that of X
+    when X has a fraction), `<=X` and `X` up to X's second."""
+    lo: int | None = None
+    hi: int | None = None
+    exact: list[tuple[str, float]] = []
+    nothing = False
+    for raw in values:
+        try:
+            for op, text in _conditions(name, raw):
+                if op == "empty":  # id, created_at and updated_at always have a value
+                    nothing = True
+                    continue
+                if op == "present":
+                    continue
+                if "," in text:
+                    raise ValueError("a list of values is for integers and enumerations only")
+                value = _parse_number(name, text.strip())
+                exact.append((op, value))
+                if op in (">", ">=", "="):
+                    lo = math.floor(value) if lo is None else max(lo, math.floor(value))
+                if op in ("<", "<=", "="):
+                    top = math.ceil(value) - 1 if op == "<" else math.floor(value)
+                    hi = top if hi is None else min(hi, top)
+        except ValueError as exc:
+            raise QueryError(f"Invalid value for {name}: {raw!r} ({exc})") from None
+    return FieldFilter(lo, hi, frozenset() if nothing else None, frozenset(), tuple(exact))
 
 
 def parse_sort(raw: str | None) -> tuple[tuple[str, bool], ...]:
@@ -246,15 +300,16 @@ def _fields(raw: str | None, known: Sequence[str], detail_only: Sequence[str]) -
 
 def parse_query(
     params: Mapping[str, Sequence[str]], known_fields: Sequence[str], per_page_default: int, per_page_max: int,
-    detail_only: Sequence[str] = (),
+    detail_only: Sequence[str] = (), fractional: bool = False,
 ) -> Query:
-    """`params` maps each parameter name to all its values, in order."""
+    """`params` maps each parameter name to all its values, in order; `fractional`: timestamps are
+    compared at their stored fraction."""
 
     def last(name: str) -> str | None:
         values = params.get(name)
         return values[-1] if values else None
 
-    filters = {name: parse_filter(name, params[name]) for name in FILTER_FIELDS if params.get(name)}
+    filters = {name: parse_filter(name, params[name], fractional) for name in FILTER_FIELDS if params.get(name)}
     sort = parse_sort(last("sort"))
     raw_cursor = last("search_after")
     return Query(

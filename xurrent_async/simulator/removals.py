@@ -11,7 +11,9 @@ Unconfirmed by the docs, so switches or choices: a restore removes the entry fro
 a restore changes the project's `updated_at` (`SimConfig.restore_touches_updated_at`); whether a
 list entry carries the typed reference (`feed_references`: the docs' examples show it, their list
 of collection fields does not); whether a server has the feeds at all (`feeds_missing`: 404).
-`GET /<feed>/<id>` serves one entry.
+`GET /<feed>/<id>` serves one entry. Under fractional storage an entry's `created_at` is stored
+with a fraction of the entry and its second, and filtered and sorted at it, as the collections'
+timestamps are.
 """
 
 from __future__ import annotations
@@ -23,7 +25,8 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from urllib.parse import quote, urlencode
 
-from .query import QueryError, decode_cursor, encode_cursor, parse_filter, parse_per_page, parse_sort
+from .data import MILLIS, splitmix64
+from .query import FieldFilter, QueryError, decode_cursor, encode_cursor, parse_filter, parse_per_page, parse_sort
 from .records import Record
 from .responses import json_body
 from .timefmt import TimestampFormatter
@@ -48,7 +51,10 @@ class Removals:
     """Which projects are archived or trashed, and both feeds' entries. Not thread-safe by itself:
     the Dataset's lock guards it."""
 
-    def __init__(self, seed: int, people: Sequence[Record], start: int, end: int, others: int) -> None:
+    def __init__(self, seed: int, people: Sequence[Record], start: int, end: int, others: int,
+                 fractional: bool = False) -> None:
+        self.fractional = fractional
+        self._fraction_salt = splitmix64(seed * 37 + 11)
         self.feeds: dict[str, dict[int, Entry]] = {feed: {} for feed in FEEDS}
         self.where: dict[int, tuple[str, int]] = {}  # project id -> (feed, entry id); erased ones stay
         self.erased: set[int] = set()
@@ -66,6 +72,12 @@ class Removals:
         self._next_id += 1
         self.feeds[feed][entry.id] = entry
         return entry
+
+    def stored(self, entry: Entry) -> int:
+        """When the entry was created, as stored: whole seconds, or with a fraction (ms)."""
+        if not self.fractional:
+            return entry.created_at
+        return entry.created_at * MILLIS + splitmix64(self._fraction_salt + entry.id) % MILLIS
 
     def hidden(self) -> frozenset[int]:
         """Project ids that `/projects` no longer lists."""
@@ -125,13 +137,15 @@ class FeedAnswer:
 
 def feed_page(removals: Removals, feed: str, query_items: Iterable[tuple[str, str]], link_base: str,
               fmt: TimestampFormatter, per_page_default: int, per_page_max: int, cap: int,
+              throttled_header: str = "all", total_entries: str = "exact",
               with_reference: bool = True) -> FeedAnswer:
     items = list(query_items)
     params: dict[str, list[str]] = {}
     for name, value in items:
         params.setdefault(name, []).append(value)
     try:
-        filters = {name: parse_filter(name, params[name]) for name in FEED_FILTERS if params.get(name)}
+        filters = {name: parse_filter(name, params[name], removals.fractional)
+                   for name in FEED_FILTERS if params.get(name)}
         bad = [name for name in ("updated_at",) if params.get(name)]
         if bad:
             raise QueryError(f"Filtering not allowed on fields: {', '.join(bad)}")
@@ -142,27 +156,28 @@ def feed_page(removals: Removals, feed: str, query_items: Iterable[tuple[str, st
     except QueryError as exc:
         return FeedAnswer(400, json_body({"message": str(exc)}), {})
     entries = [e for e in removals.feeds[feed].values()
-               if all(f.matches(e.id if name == "id" else e.created_at) for name, f in filters.items())]
-    keyed = sorted(((_key(e, sort), e) for e in entries), key=lambda pair: pair[0])
+               if all(_matches(removals, e, name, f) for name, f in filters.items())]
+    keyed = sorted(((_key(removals, e, sort), e) for e in entries), key=lambda pair: pair[0])
     served = cursor.served if cursor else 0
     start = 0 if cursor is None else bisect_right([k for k, _ in keyed], _transform(cursor.key, sort))
     limit = max(0, min(per_page, cap - served))
     chunk = keyed[start : start + limit]
     more = start + limit < len(keyed)
     reached = served + len(chunk)
+    total = min(len(keyed), cap) if total_entries == "capped" else len(keyed)
     headers = {
         "X-Pagination-Per-Page": str(per_page),
         "X-Pagination-Current-Page": str(served // per_page + 1),
-        "X-Pagination-Total-Pages": str(math.ceil(len(keyed) / per_page)),
-        "X-Pagination-Total-Entries": str(len(keyed)),
+        "X-Pagination-Total-Pages": str(math.ceil(total / per_page)),
+        "X-Pagination-Total-Entries": str(total),
     }
     capped = reached >= cap and more
-    if len(keyed) > cap:
+    if len(keyed) > cap and (throttled_header == "all" or (throttled_header == "last" and capped)):
         headers["X-Pagination-Throttled"] = "true"
     if more and not capped and chunk:
         last = chunk[-1][1]
         pairs = [(k, v) for k, v in items if k != "search_after"]
-        raw_key = tuple(last.id if name == "id" else last.created_at for name, _ in sort)
+        raw_key = _values(removals, last, sort)
         pairs.append(("search_after", encode_cursor(reached, raw_key, sort)))
         url = f"{link_base}/{feed}?{urlencode(pairs, quote_via=quote, safe=',:')}"
         headers["Link"] = f'<{url}>; rel="next"'
@@ -180,8 +195,19 @@ def _feed_sort(raw: str | None) -> tuple[tuple[str, bool], ...]:
     return parse_sort(raw)
 
 
-def _key(entry: Entry, sort: tuple[tuple[str, bool], ...]) -> tuple[int, ...]:
-    return _transform(tuple(entry.id if name == "id" else entry.created_at for name, _ in sort), sort)
+def _matches(removals: Removals, entry: Entry, name: str, f: FieldFilter) -> bool:
+    if name == "id":
+        return f.matches(entry.id)
+    return f.matches(entry.created_at) and (not f.exact or f.matches_stored(removals.stored(entry)))
+
+
+def _values(removals: Removals, entry: Entry, sort: tuple[tuple[str, bool], ...]) -> tuple[int, ...]:
+    """The entry's values of the sort fields: its stored created_at, its id."""
+    return tuple(entry.id if name == "id" else removals.stored(entry) for name, _ in sort)
+
+
+def _key(removals: Removals, entry: Entry, sort: tuple[tuple[str, bool], ...]) -> tuple[int, ...]:
+    return _transform(_values(removals, entry, sort), sort)
 
 
 def _transform(key: Sequence[int], sort: tuple[tuple[str, bool], ...]) -> tuple[int, ...]:

@@ -9,6 +9,9 @@ but never shifts the other records.
 - "upd" order: (updated_at, id) order; merge by (updated_at, position).
 - other sort orders, and short `id=1,2,3` lists: candidates are materialized, filtered and sorted,
   cached per data version (slower; the connector does not use them).
+- fractional storage: every query is materialized, its candidates those of the printed seconds the
+  filters allow, kept when their stored times meet the filters as sent, sorted by stored times
+  (slower: for tests and small data sets).
 Include/exclude sets (`!X`, id lists) are checked per record; counts then scan (cached per version).
 """
 
@@ -103,7 +106,7 @@ class Searcher:
         mode, desc = sort_mode(sort)
         include = filters.get("id", NO_FILTER).include
         key = (id(data), data.version, signature)
-        if mode == "generic" or (include is not None and len(include) <= 1000):
+        if data.fractional or mode == "generic" or (include is not None and len(include) <= 1000):
             ordered = self._materialize(key, plan, filters, sort, include)
             start = 0 if after is None else bisect_right(ordered, (_transform(after, sort), _BIG))
             chunk = ordered[start : start + limit + 1]
@@ -173,11 +176,17 @@ def _transform(values: tuple[int, ...], sort: tuple[tuple[str, bool], ...]) -> t
 
 
 def _getter(data: CollectionData, name: str) -> Callable[[int], int]:
+    """A sort field's value of a record: its stored time under fractional storage."""
     if name == "id":
         return data.ids.__getitem__
     if name == "created_at":
-        return data.created.__getitem__
-    return data.updated_at
+        return data.stored_created if data.fractional else data.created.__getitem__
+    return data.stored_updated if data.fractional else data.updated_at
+
+
+def sort_values(data: CollectionData, sort: tuple[tuple[str, bool], ...], pos: int) -> tuple[int, ...]:
+    """The cursor key of a record: its values of the sort fields (id last), as the search orders them."""
+    return tuple(_getter(data, name)(pos) for name, _ in sort)
 
 
 def _plan(data: CollectionData, filters: Mapping[str, FieldFilter]) -> _Plan:
@@ -215,6 +224,8 @@ def _plan(data: CollectionData, filters: Mapping[str, FieldFilter]) -> _Plan:
 def _set_check(data: CollectionData, filters: Mapping[str, FieldFilter]) -> Callable[[int], bool] | None:
     """A per-record check for include/exclude sets (the ranges already enforce the intervals)."""
     needed = [(_getter(data, name), f.matches) for name, f in filters.items() if f.has_sets]
+    if data.fractional:  # the printed seconds were bounded by the plan; the conditions as sent here
+        needed += [(_getter(data, name), f.matches_stored) for name, f in filters.items() if f.exact]
     if not needed:
         return None
 

@@ -104,6 +104,18 @@ class Simulator:
         self.dataset.rename(target, target_id, name, self.clock.now() if at is None else at,
                             touch_references=self.config.rename_touches_references)
 
+    def bulk_update(self, count: int, at: float | None = None, seconds: int = 60,
+                    collections: Iterable[str] = ("products", "projects")) -> dict[str, list[int]]:
+        """A bulk import or mass edit: `count` records, shared among `collections`, updated (with an
+        " (edit N)" suffix) at times spread evenly over `seconds` seconds from `at` (default: the
+        clock `seconds` ago), so each of those seconds holds about count/seconds of them. Returns
+        the ids per collection."""
+        names = tuple(collections)
+        for name in names:
+            _check(name)
+        start = int(self.clock.now() - seconds if at is None else at)
+        return self.dataset.bulk_update(count, start, seconds, names)
+
     # -- removals: archive, trash, restore, erase (projects only, as in Xurrent) ----------------
     def archive(self, ids: Iterable[int], at: float | None = None) -> None:
         """Archive live projects: they leave /projects and appear in /archive (created_at = `at`)."""
