@@ -23,14 +23,13 @@ from xurrent_async.extract.plan import (
     Order,
     WalkMode,
     after_cap,
-    cut_short,
     pieces,
     query_params,
-    runs_long,
     slots_to_fill,
     split_bounds,
     take_tail,
 )
+from xurrent_async.record_cap import cut_short, runs_long
 from xurrent_async.resources import RESOURCES, Resource
 from xurrent_async.settings import parse_settings
 from xurrent_async.state import Pass, SyncState

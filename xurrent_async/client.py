@@ -21,7 +21,7 @@ import asyncio
 import json
 import re
 import time
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncGenerator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
@@ -150,7 +150,7 @@ class XurrentClient:
             raise ApiError(exc.status, exc.path, f"{exc.reason} (gave up after {attempts} attempts)") from None
         return page.records[0]
 
-    async def pages(self, path: str, params: Mapping[str, str]) -> AsyncIterator[Page]:
+    async def pages(self, path: str, params: Mapping[str, str]) -> AsyncGenerator[Page, None]:
         """Every page of one query, following Link rel="next" to the last page."""
         url: str | None = self.url(path)
         query: Mapping[str, str] | None = params

@@ -23,16 +23,18 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncGenerator, Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 from xurrent_async.client import Page, XurrentClient
 from xurrent_async.errors import ApiError
 from xurrent_async.events import Event, FeedRefused, Removed
+from xurrent_async.record_cap import cut_short, runs_long
 from xurrent_async.resources import Resource, as_id, exact_timestamp
 from xurrent_async.state import to_iso
 from xurrent_async.time_filter import second_filter
+from xurrent_async.tuning import DEFAULT_TUNING
 
 log = logging.getLogger(__name__)
 Emit = Callable[[Event], Awaitable[None]]
@@ -114,9 +116,11 @@ def last_second(records: list[Any]) -> int | None:
 
 
 class FeedReader:
-    def __init__(self, client: XurrentClient, per_page: int, emit: Emit, now: Callable[[], float] = time.time):
+    def __init__(self, client: XurrentClient, per_page: int, emit: Emit, now: Callable[[], float] = time.time,
+                 long_walk: int = DEFAULT_TUNING.window_records):
         self._client = client
         self._per_page = per_page
+        self._long_walk = long_walk  # a walk stops after this many entries and goes on (record_cap.py)
         self._emit = emit
         self._now = now
         self.unnamed: dict[str, int] = {}  # feed -> entries of the resource's type that named no usable id
@@ -185,17 +189,27 @@ class FeedReader:
         at, id_after = lower, None  # every entry before `at` has been read (and, by id, up to id_after)
         while True:
             start, capped, last_id = at, False, None
-            async for page in self._pages(feed, at, id_after):
+            read, total = 0, None
+            pages = self._pages(feed, at, id_after)
+            async for page in pages:
                 if upper is None:
                     upper = int(page.server_date) if page.server_date is not None else int(self._now())
+                if read == 0:
+                    total = page.total_entries
                 second = last_second(page.records)
                 if page.records and isinstance(page.records[-1], dict):
-                    last_id = page.records[-1].get("id")
+                    last_id = as_id(page.records[-1].get("id"))
                 ids = await self._removed(page.records, feed, kind, claim, at)
                 if id_after is None and second is not None and (at is None or second > at):
                     at = second  # sorted by created_at: every earlier second is complete
                 await self._emit(Removed(resource.table, feed, ids, claim.limit(at)))
-                capped = page.throttled and page.next_url is None
+                read += len(page.records)
+                # The cap, announced or seen in the count, or a walk that runs long: go on from here.
+                capped = cut_short(read, total, page.throttled) if page.next_url is None else \
+                    runs_long(read, self._long_walk)
+                if capped:
+                    break
+            await pages.aclose()
             if id_after is not None and not capped:  # the crowded second is done: on past it
                 at, id_after = (at or 0) + 1, None
             elif not capped:
@@ -204,12 +218,12 @@ class FeedReader:
                 pass  # the cap ended the walk: go on from the last entry's second
             elif id_after is None and at is not None:
                 id_after = 0  # a whole capped walk inside one second: that second by id, from its start
-            elif isinstance(last_id, int):
+            elif last_id is not None:
                 id_after = last_id  # on by id
             else:
                 raise ApiError(None, f"/v1/{feed}", "the feed reached the record cap without usable entry ids")
 
-    def _pages(self, feed: str, at: int | None, id_after: int | None) -> AsyncIterator[Page]:
+    def _pages(self, feed: str, at: int | None, id_after: int | None) -> AsyncGenerator[Page, None]:
         params = {"per_page": str(self._per_page), "sort": "created_at,id"}
         if id_after is not None and at is not None:
             # That one second, whatever precision the server compares at (time_filter.py), sorted by

@@ -2,8 +2,8 @@
 
 How a walk queries (`WalkMode`, `query_params`), into how many windows a window splits at its first
 page (`pieces`, `split_bounds`), which window an idle slot takes part of and where (`ActiveWindow`,
-`take_tail`), when a walk ended short of its window or stops before the cap (`cut_short`,
-`runs_long`) and where it then goes on (`after_cap`). The scheduler applies them; unit tests check
+`take_tail`), and where a walk that stopped short of its window goes on (`after_cap`; whether it
+did is record_cap.py's). The scheduler applies them; unit tests check
 them on plain numbers.
 
 Timestamps are printed in whole seconds, and the server may store and compare them with a fraction
@@ -204,25 +204,6 @@ class Order:
             return None
         through = min(self.last_second, end)
         return (lower, through) if through > lower else None
-
-
-def cut_short(read: int, total: int | None, throttled: bool) -> bool:
-    """Whether a walk that ended (no next link) having read `read` records stopped short of its
-    window: the API says so (`X-Pagination-Throttled`), or it read fewer than its first page's
-    total. The docs name the header for some collections only; the count tells for every one.
-    Records that left the window while it was read (updated meanwhile) also make a walk look
-    short: going on costs a request or so, never a record. A total that counts at most the cap
-    hides it: `runs_long` keeps every walk below the documented one. A walk that read nothing was
-    not cut by a cap, whatever its total counted (records a list does not show, say)."""
-    return throttled or (total is not None and 0 < read < total)
-
-
-def runs_long(read: int, limit: int) -> bool:
-    """Whether a walk has read as much as one window may hold (`limit`, half the API's documented
-    cap) with more to come: it stops and goes on from where it got to, so that no walk can run into
-    the cap, announced or not, and whatever its size says (a total reported at most the cap, as
-    search engines count, would hide a cap from `cut_short`)."""
-    return read >= limit
 
 
 @dataclass(frozen=True)

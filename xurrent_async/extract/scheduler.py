@@ -70,7 +70,7 @@ class Extraction:
         self._mappers = {r.table: RowMapper(r) for r in resources}
         self._fields = FieldSelection(resources, {r.table: state.stream(r.table).refused_fields for r in resources},
                                       self._fields_refused)
-        self._removals = FeedReader(client, settings.max_records_per_page, emit, now)
+        self._removals = FeedReader(client, settings.max_records_per_page, emit, now, tuning.window_records)
         self._slots = asyncio.Semaphore(settings.max_concurrency)
         self._tasks: set[asyncio.Task[None]] = set()
         self._outstanding = Outstanding()

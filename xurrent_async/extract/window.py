@@ -17,8 +17,9 @@ from xurrent_async.client import Page, XurrentClient
 from xurrent_async.errors import ApiError
 from xurrent_async.events import Event, Rows
 from xurrent_async.extract.passes import StreamProgress
-from xurrent_async.extract.plan import ActiveWindow, Order, cut_short, replace_param, runs_long
+from xurrent_async.extract.plan import ActiveWindow, Order, replace_param
 from xurrent_async.field_selection import FieldSelection
+from xurrent_async.record_cap import cut_short, runs_long
 from xurrent_async.resources import OFFSETLESS, Issue, Resource, RowMapper
 from xurrent_async.state import Interval
 
