@@ -23,10 +23,10 @@ from aiohttp import web
 from aiohttp.typedefs import Handler
 
 from .auth import basic_credentials, bearer_token
-from .config import COLLECTIONS
+from .config import COLLECTIONS, SimConfig
 from .faults import abort_connection, not_a_list_body, truncate
 from .limits import Caller, retry_after_seconds
-from .listing import list_page, one_entry, one_record, removal_feed
+from .listing import Answer, list_page, one_entry, one_record, removal_feed
 from .removals import FEEDS
 from .responses import compress, json_response
 from .server import Simulator
@@ -89,91 +89,119 @@ async def token(request: web.Request) -> web.Response:
 
 
 async def collection_get(request: web.Request) -> web.Response:
+    """A list page, a record, a feed page or a feed entry, through the checks in the module's order."""
     sim = request.app[SIM]
-    cfg, stats = sim.config, sim.stats
+    cfg = sim.config
     collection = request.match_info["collection"]
+    record_id = request.match_info.get("record_id")
     for hold in sim.holds:  # a test's hold (holds.py): before anything counts or checks the request
         await hold.wait(collection)
-    stats.requests += 1
-    stats.requests_by_collection[collection] = stats.requests_by_collection.get(collection, 0) + 1
+    sim.stats.requests += 1
+    sim.stats.requests_by_collection[collection] = sim.stats.requests_by_collection.get(collection, 0) + 1
     now = sim.clock.now()
     access_token = bearer_token(request.headers.get("Authorization"))
     if access_token is None or not sim.tokens.valid(access_token, now, cfg.tokens):
         return json_response(401, {"message": "Unauthorized"})
 
     caller, credential = sim.caller(access_token)
-    stats.count_caller(caller.user, credential)
+    sim.stats.count_caller(caller.user, credential)
     limits = sim.limits()
     retry_at = sim.limiter.check(caller, now, limits)
     if retry_at is not None:
         return _too_many(sim, caller, now, retry_at)
 
-    faults = cfg.faults
-    account = request.headers.get("X-Xurrent-Account", request.headers.get("X-4me-Account"))
-    problem: tuple[int, str] | None = None
-    if account != cfg.account_id:
-        problem = (404, f"Unknown account: {account or ''}")
-    elif collection not in COLLECTIONS and (collection not in FEEDS or cfg.feeds_missing):
-        problem = (404, "Not found")  # feeds_missing: a server without the archive and trash
-    elif collection in cfg.forbidden:
-        problem = (403, f"You are not authorized to access {collection}")
-    stall = kind = None
-    if problem is None:
-        stall, kind = sim.faults.stall(faults), sim.faults.pick(faults)
+    problem = _refusal(cfg, request, collection)
+    stall, kind = (None, None) if problem else (sim.faults.stall(cfg.faults), sim.faults.pick(cfg.faults))
     if kind == "rate_429":
-        stats.count_fault(kind)
+        sim.stats.count_fault(kind)
         return _too_many(sim, caller, now, None)
 
     sim.limiter.consume(caller, now, limits)
     headers = sim.limiter.headers(caller, now, limits)
     if problem is not None:
         return json_response(problem[0], {"message": problem[1]}, headers=headers)
+    failed = await _network_fault(sim, request, stall, kind, headers)
+    if failed is not None:
+        return failed
+
+    answer = _answer(sim, request, collection, record_id, now)
+    headers.update(answer.headers)
+    if answer.status == 200 and kind in _BODY_FAULTS:
+        return _broken_body(sim, kind, answer.body, headers)
+    if answer.status == 200:
+        _count_served(sim, collection, record_id, answer.records)
+    return json_response(answer.status, body=answer.body, headers=headers)
+
+
+_BODY_FAULTS = ("truncated_json", "invalid_json", "not_a_list")
+
+
+def _refusal(cfg: SimConfig, request: web.Request, collection: str) -> tuple[int, str] | None:
+    """Step 3 and 4: a request the API refuses after counting it (status and message), or None."""
+    account = request.headers.get("X-Xurrent-Account", request.headers.get("X-4me-Account"))
+    if account != cfg.account_id:
+        return 404, f"Unknown account: {account or ''}"
+    if collection not in COLLECTIONS and (collection not in FEEDS or cfg.feeds_missing):
+        return 404, "Not found"  # feeds_missing: a server without the archive and trash
+    if collection in cfg.forbidden:
+        return 403, f"You are not authorized to access {collection}"
+    return None
+
+
+async def _network_fault(sim: Simulator, request: web.Request, stall: bool | None, kind: str | None,
+                         headers: dict[str, str]) -> web.Response | None:
+    """Step 5's faults before an answer: a stall (then the answer), a reset, or a proxy's HTML 5xx."""
     if stall:
-        stats.count_fault("stall")
-        await asyncio.sleep(faults.stall_seconds)  # other requests go on meanwhile
+        sim.stats.count_fault("stall")
+        await asyncio.sleep(sim.config.faults.stall_seconds)  # other requests go on meanwhile
     if kind == "reset":
-        stats.count_fault(kind)
+        sim.stats.count_fault(kind)
         abort_connection(request)
     if kind == "html_5xx":
-        stats.count_fault(kind)
+        sim.stats.count_fault(kind)
         return sim.faults.html_5xx(headers)
+    return None
 
+
+def _answer(sim: Simulator, request: web.Request, collection: str, record_id: str | None, now: float) -> Answer:
+    """The API's answer: the data set as of `now` (with its ongoing changes applied)."""
+    cfg = sim.config
     sim.dataset.apply_changes(now, cfg.changes_per_second)
     if sim.before_serving is not None:  # a test's moment: "when the first /archive page is asked for"
         sim.before_serving(collection, request.query)
-    record_id = request.match_info.get("record_id")
+    link_base = (cfg.link_base_url or f"{request.scheme}://{request.host}/v1").rstrip("/")
+    if record_id is None and collection in FEEDS:
+        return removal_feed(sim, collection, request.query.items(), link_base)
     if record_id is None:
-        link_base = (cfg.link_base_url or f"{request.scheme}://{request.host}/v1").rstrip("/")
-        if collection in FEEDS:
-            answer = removal_feed(sim, collection, request.query.items(), link_base)
-        else:
-            answer = list_page(sim, collection, request.query.items(), link_base)
-    elif collection in FEEDS:
-        link_base = (cfg.link_base_url or f"{request.scheme}://{request.host}/v1").rstrip("/")
-        answer = one_entry(sim, collection, record_id, link_base)
+        return list_page(sim, collection, request.query.items(), link_base)
+    if collection in FEEDS:
+        return one_entry(sim, collection, record_id, link_base)
+    return one_record(sim, collection, record_id)
+
+
+def _broken_body(sim: Simulator, kind: str, body: bytes, headers: dict[str, str]) -> web.Response:
+    """Step 5's faults in a 200's body: cut short, not JSON, or an object instead of a list."""
+    sim.stats.count_fault(kind)
+    if kind == "truncated_json":
+        body = truncate(body)
+    elif kind == "invalid_json":
+        body = sim.faults.not_json()
     else:
-        answer = one_record(sim, collection, record_id)
-    headers.update(answer.headers)
-    status, body = answer.status, answer.body
-    if status == 200 and kind in ("truncated_json", "invalid_json", "not_a_list"):
-        stats.count_fault(kind)
-        if kind == "truncated_json":
-            body = truncate(body)
-        elif kind == "invalid_json":
-            body = sim.faults.not_json()
-        else:
-            body = not_a_list_body()
-            headers = {k: v for k, v in headers.items() if not k.startswith(("Link", "X-Pagination"))}
-    elif status == 200:
-        if collection in FEEDS:
-            stats.feed_entries_served += answer.records
-        else:
-            stats.records_served += answer.records
-            stats.pages_served += record_id is None
-        if record_id is None:
-            for hold in sim.holds:
-                hold.page_served(collection)
-    return json_response(status, body=body, headers=headers)
+        body = not_a_list_body()
+        headers = {k: v for k, v in headers.items() if not k.startswith(("Link", "X-Pagination"))}
+    return json_response(200, body=body, headers=headers)
+
+
+def _count_served(sim: Simulator, collection: str, record_id: str | None, records: int) -> None:
+    stats = sim.stats
+    if collection in FEEDS:
+        stats.feed_entries_served += records
+    else:
+        stats.records_served += records
+        stats.pages_served += record_id is None
+    if record_id is None:
+        for hold in sim.holds:
+            hold.page_served(collection)
 
 
 def _too_many(sim: Simulator, caller: Caller, now: float, retry_at: float | None) -> web.Response:
