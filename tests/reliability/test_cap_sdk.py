@@ -36,7 +36,7 @@ def test_through_the_sdk_a_cap_without_the_header_is_seen_in_the_count_and_nothi
         sim.set_updated_at("organizations", crowds[600:], upper)  # the next pass's, above the cap again
         project = make_project(tmp_path, copy_package=True, tuning={"backoff_base_seconds": 0.01,
                                                                     "backoff_max_seconds": 0.05})
-        settings = configuration(sim, projects_full_resync_days="0")
+        settings = configuration(sim, full_resync_days="0")
         full = run_debug(project, settings, timeout=RUN_TIMEOUT)
         assert full.returncode == 0, full.output[-3000:]
         # The crowd on `upper` is the next pass's: what the state claims is in the warehouse.

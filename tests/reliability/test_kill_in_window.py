@@ -1,4 +1,4 @@
-"""Through the SDK's own runner: a SIGKILL in the middle of a pass that is one window of 30,000
+"""Through the SDK's own runner: a SIGKILL in the middle of a pass that is one window of 10,000
 records. The checkpoints recorded the read part of the open window, so the rerun reads the other
 half and at most a page more per open window, not the whole window again; the resume line says how
 many records are left; the warehouse ends equal to the source.
@@ -21,7 +21,7 @@ from xurrent_async.simulator import SimulatorThread
 from xurrent_async.state import from_iso, to_iso
 
 pytestmark = [pytest.mark.reliability, pytest.mark.slow]
-RECORDS = 30_000
+RECORDS = 10_000
 PAGE = 100
 CHECKPOINT = "checkpoint recorded: "
 RUN_TIMEOUT = 300  # seconds; held requests never end, so a state that never records progress is a timeout

@@ -37,6 +37,7 @@ from xurrent_async.state import from_iso
 from xurrent_async.sync import run_sync
 
 pytestmark = pytest.mark.reliability
+
 END = 1_767_225_600  # 2026-01-01T00:00:00Z: the server's clock at the first sync
 PAGE = 100
 # One window a page: the new pass of the incremental sync (1,500 records) is cut in six windows.
@@ -46,10 +47,24 @@ LOOKBACK = 300  # the default lookback_minutes, 5
 RUN_TIMEOUT = 300  # seconds; held requests never end, so a state that never records progress is a timeout
 
 
+def twenty_minutes_of_edits(sim: SimulatorThread, clock: FakeClock) -> dict[str, list[int]]:
+    """A bulk update of 2,400 within one minute, across the edge END+700 of the windows the next
+    pass is cut into, and 300 other products and projects changed every 4 s; then the clock moves
+    on by those twenty minutes. Returns the bulk update's ids per table."""
+    bulk = sim.bulk_update(2_400, at=END + 670)
+    rng = random.Random(5)
+    for table in ("products", "projects"):
+        others = sorted(set(sim.ids(table)) - set(bulk[table]))
+        for k, record_id in enumerate(rng.sample(others, 300)):
+            sim.touch(table, [record_id], at=END + 4 * k)
+    clock.advance(1_200)
+    return bulk
+
+
 def settings(sim: Any) -> Any:
-    # The server's clock is fixed in the past: the periodic full re-read of projects (due from the
-    # local clock) would turn every incremental projects pass into a full one.
-    return settings_for(sim, projects_full_resync_days="0")
+    # The server's clock is fixed in the past: the periodic full re-read (due from the local clock)
+    # would turn an incremental pass into a full one.
+    return settings_for(sim, full_resync_days="0")
 
 
 @dataclasses.dataclass
@@ -104,15 +119,7 @@ def test_a_bulk_update_across_window_edges_loses_no_record_under_either_precisio
         sink = RecordingSink()
         first = run_sync(settings(sim), None, sink, tuning=TUNING)
         assert sink_differences(truths(sim), sink) == []
-        # Twenty minutes of edits: a bulk update of 2,400 within one minute, across the edge END+700
-        # of the windows the pass is cut into, and 300 other products and projects changed every 4 s.
-        bulk = sim.bulk_update(2_400, at=END + 670)
-        rng = random.Random(5)
-        for table in ("products", "projects"):
-            others = sorted(set(sim.ids(table)) - set(bulk[table]))
-            for k, record_id in enumerate(rng.sample(others, 300)):
-                sim.touch(table, [record_id], at=END + 4 * k)
-        clock.advance(1_200)
+        bulk = twenty_minutes_of_edits(sim, clock)
         per_second = seconds_of(sim)
         reads = Reads()
         sim.before_serving = reads.hook
@@ -150,7 +157,7 @@ def test_through_the_sdk_a_killed_full_sync_and_an_incremental_sync_over_bulk_up
     with SimulatorThread(config, clock=clock) as sim:
         tuning = {"min_pages_per_window": 1, "checkpoint_seconds": 0.5}
         project = make_project(tmp_path, copy_package=True, tuning=tuning)
-        settings = configuration(sim, projects_full_resync_days="0", request_timeout_seconds="300")
+        settings = configuration(sim, full_resync_days="0", request_timeout_seconds="300")
         # One request in flight: the products pass is one walk in updated_at order, so the page to
         # hold it after is known: the one that ends in the middle of the first bulk minute.
         printed = sorted(updated_second(r) for r in sim.truth("products").values())
@@ -175,13 +182,7 @@ def test_through_the_sdk_a_killed_full_sync_and_an_incremental_sync_over_bulk_up
         problems, compared_full = equal_to_source(sim, project)
         assert problems == [], "after the full sync:\n" + "\n".join(problems)
 
-        bulk = sim.bulk_update(2_400, at=END + 670)
-        rng = random.Random(5)
-        for table in ("products", "projects"):
-            others = sorted(set(sim.ids(table)) - set(bulk[table]))
-            for k, record_id in enumerate(rng.sample(others, 300)):
-                sim.touch(table, [record_id], at=END + 4 * k)
-        clock.advance(1_200)
+        twenty_minutes_of_edits(sim, clock)
         per_second = seconds_of(sim)
         reads = Reads()
         sim.before_serving = reads.hook
