@@ -31,9 +31,9 @@ test: venv
 	$(BIN)/ruff check .
 	$(BIN)/python -m pytest $(PARALLEL)
 
-check: venv  # the inner loop: ruff and every test that does not start the SDK's runner (well under a minute)
+check: venv  # the inner loop, under a minute: ruff, and the tests but the SDK runner's (slow) and the whole-sync reliability ones
 	$(BIN)/ruff check .
-	$(BIN)/python -m pytest $(PARALLEL) -m "not slow" -q
+	$(BIN)/python -m pytest $(PARALLEL) -m "not slow and not reliability" -q
 
 test-under-load: venv  # the same checks with every core kept busy: no test may depend on the machine's speed
 	$(BIN)/python tests/under_load.py $(PARALLEL)
