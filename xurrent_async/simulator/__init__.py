@@ -16,7 +16,8 @@ Choices where the real API is unconfirmed or unspecified:
 - a missing or unknown account header answers 404 {"message": "Unknown account: <x>"};
 - a forbidden collection answers 403 {"message": "You are not authorized to access <collection>"};
 - `page=` is ignored (cursor pagination only); X-RateLimit-* are omitted when the hourly limit is off;
-- the burst window counts a user's requests, like the quota (`burst_scope="token"`: each token's).
+- the burst window counts a user's requests, like the quota (`burst_scope="token"`: each token's;
+  `"host"`: every request from one client address, all users together).
 See app.py for the order of checks.
 
     async with running_simulator(SimConfig(records=10_000)) as sim: ...  # sim.base_url, sim.token_url
