@@ -111,6 +111,22 @@ async def test_the_burst_window_counts_a_users_requests_or_each_tokens_as_switch
         assert h["X-RateLimit-Remaining"] == ("98" if scope == "user" else "97")
 
 
+async def test_a_burst_window_per_host_counts_every_users_requests_from_one_address_together(bare_session) -> None:
+    clock = FakeClock(4_600_000.0)
+    config = SimConfig(records=10, tokens=("alpha", "beta", "gamma"), burst_limit=2, burst_seconds=2.0,
+                       hourly_limit=100, burst_scope="host")
+    async with running_simulator(config, clock=clock) as sim:
+        url = f"{sim.base_url}/products"
+        # Three distinct users, one client address: the third request within 2 s is one too many.
+        statuses = [(await get(bare_session, url, token))[0] for token in ("alpha", "beta", "gamma")]
+        assert statuses == [200, 200, 429]
+        status, h, _ = await get(bare_session, url, "gamma")
+        assert status == 429 and h["X-RateLimit-Remaining"] == "100"  # each quota is still its user's
+        clock.advance(2.0)
+        assert (await get(bare_session, url, "gamma"))[0] == 200
+        assert sim.stats.rate_limited_by_user == {"gamma": 2}
+
+
 async def test_limits_switched_off(bare_session) -> None:
     config = SimConfig(records=10, burst_limit=None, hourly_limit=None)
     async with running_simulator(config) as sim:

@@ -1,7 +1,8 @@
 """How long requests take at the limits of a pool of credentials: pure arithmetic, no I/O.
 
 Each credential's quota is a fixed window (`hour` seconds, opened by a request) of `quota`
-requests, spent at most at its burst rate; a budget caps it further at an average rate. The pool
+requests, spent at most at its burst rate (its part of one shared burst window, when the pool's
+credentials share one); a budget caps it further at an average rate. The pool
 serves the requests of every stream: what one stream needs is never measured against a credential
 as if it had it to itself.
 """
@@ -25,6 +26,7 @@ class Capacity:
     reset_in: float | None = None  # seconds until the current window ends; None: a fresh window
     budget_rate: float | None = None  # requests per second on average, when a budget is set
     budget_burst: float = 0.0  # what the budget lets through at once
+    burst_shared_by: int = 1  # credentials sharing one burst window (`rate` is then this one's part of it)
 
     @property
     def per_hour(self) -> float:

@@ -103,11 +103,16 @@ class SlidingWindow:
                 now = self._clock()
                 if self._take(now):
                     return now
-                if self._answered:
-                    await self._sleep(self._answered[0] - (now + self._lead()))
+                frees_at = self._frees_at()
+                if frees_at is not None:
+                    await self._sleep(frees_at - (now + self._lead()))
                 else:  # every slot is in flight: the next response frees one
                     self._released.clear()
                     await self._released.wait()
+
+    def _frees_at(self) -> float | None:
+        """When the slot a waiter needs frees; None while that waits for a response."""
+        return self._answered[0] if self._answered else None
 
     def _take(self, now: float) -> bool:
         """Forget the slots that have freed by `now` (plus the lead), and take one if one is free."""
@@ -307,6 +312,22 @@ class RateGovernor:
         if self._burst is None or self._rtt is None:
             return most
         return max(1, min(most, math.ceil(2 * self.burst_rate * self._rtt)))
+
+    @property
+    def burst_limit(self) -> int | None:
+        return self._burst.limit if self._burst is not None else None
+
+    @property
+    def burst_seconds(self) -> float:
+        return self._burst_seconds
+
+    @property
+    def clock(self) -> Callable[[], float]:
+        return self._clock
+
+    @property
+    def sleep(self) -> Callable[[float], Awaitable[object]]:
+        return self._sleep
 
     @property
     def burst_rate(self) -> float:

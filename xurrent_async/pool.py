@@ -11,6 +11,11 @@ in the log by its position, and the sync goes on with the others; when none is l
 naming each. When the X-RateLimit headers show two credentials drawing on one quota (tokens of one
 user), the log says so once and the second is held in reserve: it adds nothing, and sending on both
 would only run into the user's limits twice as fast.
+
+Each credential paces its own burst window, as if the burst limit were counted per user. When the
+server's answers show that the credentials share one window (counted per host), every request first
+takes a slot in one pool-wide window as well (burst_scope.py), while the credentials' quotas are
+still spread as before.
 """
 
 from __future__ import annotations
@@ -18,13 +23,16 @@ from __future__ import annotations
 import asyncio
 import logging
 import math
-from collections.abc import Mapping, Sequence
+import time
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 from xurrent_async.auth import TokenProvider
+from xurrent_async.burst_scope import BurstScope, Slot
 from xurrent_async.errors import AuthenticationError
 from xurrent_async.estimate import Capacity
 from xurrent_async.governor import GovernorStats, RateGovernor, header_number
+from xurrent_async.state import BurstMemory
 
 log = logging.getLogger(__name__)
 
@@ -88,6 +96,7 @@ class Member:
 class Lease:
     member: Member
     ticket: float
+    slot: Slot | None = None  # its place in the pool-wide burst window (None: the pool has none)
 
 
 class NoCredentialLeft(AuthenticationError):
@@ -130,13 +139,29 @@ class ShareDetector:
 
 
 class CredentialPool:
-    def __init__(self, members: Sequence[Member]):
+    def __init__(self, members: Sequence[Member], *, burst_memory: BurstMemory | None = None,
+                 wall: Callable[[], float] = time.time):
+        """`burst_memory`: an earlier sync's finding that the credentials share one burst window;
+        `wall`: the clock that finding's times are read on (epoch seconds)."""
         if not members:
             raise ValueError("a pool needs at least one credential")
         self.members = list(members)
         self._lock = asyncio.Lock()  # FIFO: requests get their credential in order
-        self._changed = asyncio.Event()  # a credential was retired or held in reserve
+        self._changed = asyncio.Event()  # a credential was retired or held in reserve, or the pacing changed
         self._detector = ShareDetector()
+        first = self.members[0].governor
+        self.burst: BurstScope | None = None
+        if first.burst_limit is not None:
+            self.burst = BurstScope(first.burst_limit, first.burst_seconds, first.clock, first.sleep,
+                                    memory=burst_memory, wall=wall)
+
+    @property
+    def burst_memory(self) -> BurstMemory | None:
+        """The finding about the burst window to keep in the state (None: a window per credential)."""
+        return self.burst.memory if self.burst is not None else None
+
+    def _shared_pacing(self, members: Sequence[Member]) -> bool:
+        return self.burst is not None and self.burst.paces(len(members))
 
     # -- choosing a credential -------------------------------------------------------------
     def dispatchable(self) -> list[Member]:
@@ -144,19 +169,36 @@ class CredentialPool:
         return [m for m in self.members if m.live and m.leader is m]
 
     async def acquire(self) -> Lease:
-        """Wait for the credential that can send a request soonest and take its turn."""
+        """Wait for the credential that can send a request soonest and take its turn (and, while the
+        credentials share one burst window, first for a slot in it)."""
         async with self._lock:
             while True:
                 members = self.dispatchable()
                 if not members:
                     raise self._none_left()
-                for member in sorted(members, key=_preference):
-                    ticket = await member.governor.try_acquire()
-                    if ticket is not None:
-                        return self._lease(member, ticket)
-                lease = await self._race(members)
-                if lease is not None:
-                    return lease
+                slot = await self.burst.acquire() if self.burst is not None and self._shared_pacing(members) else None
+                try:
+                    lease = await self._turn(members)
+                except BaseException:
+                    if slot is not None and self.burst is not None:
+                        self.burst.unused(slot)
+                    raise
+                if lease is None:  # the pool changed meanwhile: choose again
+                    if slot is not None and self.burst is not None:
+                        self.burst.unused(slot)
+                    continue
+                if self.burst is not None:
+                    lease.slot = slot or self.burst.count()
+                return lease
+
+    async def _turn(self, members: list[Member]) -> Lease | None:
+        """A credential's turn: one that can send at once (the preferred first), or the first of
+        them to admit the request."""
+        for member in sorted(members, key=_preference):
+            ticket = await member.governor.try_acquire()
+            if ticket is not None:
+                return self._lease(member, ticket)
+        return await self._race(members)
 
     async def _race(self, members: list[Member]) -> Lease | None:
         """Every credential's governor waits; the first to admit the request wins. None when the
@@ -194,6 +236,8 @@ class CredentialPool:
         """The request was never sent (no token could be had for it): give its turn back."""
         lease.member.counts.sent -= 1
         lease.member.governor.give_back(lease.ticket)
+        if lease.slot is not None and self.burst is not None:
+            self.burst.unused(lease.slot)
 
     def observe(self, lease: Lease, status: int, headers: Mapping[str, str], server_date: float | None) -> None:
         """A response came: count it, let the credential's governor learn from its headers, and
@@ -203,14 +247,19 @@ class CredentialPool:
             member.counts.uncounted += 1
         else:
             member.counts.counted += 1
-        if status == 401:
-            return  # no rate-limit headers on a refusal
-        member.governor.observe(headers, server_date)
-        for peer in self._detector.observe(member, self.members, headers):
-            self._shared(member, peer)
+        if status != 401:  # no rate-limit headers on a refusal
+            member.governor.observe(headers, server_date)
+            for peer in self._detector.observe(member, self.members, headers):
+                self._shared(member, peer)
+        if lease.slot is not None and self.burst is not None:
+            quota_left = header_number(headers.get("X-RateLimit-Remaining"))
+            if self.burst.observe(lease.slot, status, quota_left, len(self.dispatchable())):
+                self._changed.set()  # requests racing the credentials' own windows choose again
 
     def release(self, lease: Lease) -> None:
         lease.member.governor.release(lease.ticket)
+        if lease.slot is not None and self.burst is not None:
+            self.burst.release(lease.slot)
 
     def retire(self, member: Member, error: AuthenticationError) -> None:
         """The credential was refused: no more requests go to it; one held in reserve for it
@@ -258,12 +307,19 @@ class CredentialPool:
 
     # -- what the pool can do ----------------------------------------------------------------
     def useful_in_flight(self, most: int) -> int:
-        """Requests in flight that keep every credential's burst limit busy, at most `most`."""
-        return max(1, min(most, sum(m.governor.useful_in_flight(most) for m in self.dispatchable())))
+        """Requests in flight that keep every credential's burst limit busy (or the one window they
+        share), at most `most`."""
+        members = self.dispatchable()
+        each = [m.governor.useful_in_flight(most) for m in members]
+        useful = max(each, default=1) if self._shared_pacing(members) else sum(each)
+        return max(1, min(most, useful))
 
     def capacities(self) -> list[Capacity]:
-        """Each dispatchable credential's limits and quota window, for estimates."""
-        return [_capacity(m.governor) for m in self.dispatchable()]
+        """Each dispatchable credential's limits and quota window, for estimates. While they share
+        one burst window, each is given an equal part of its rate."""
+        members = self.dispatchable()
+        sharing = len(members) if self._shared_pacing(members) else 1
+        return [_capacity(m.governor, sharing) for m in members]
 
     @property
     def stats(self) -> GovernorStats:
@@ -276,13 +332,14 @@ class CredentialPool:
         return total
 
 
-def _capacity(governor: RateGovernor) -> Capacity:
+def _capacity(governor: RateGovernor, sharing: int = 1) -> Capacity:
     quota = float(governor.hourly_limit) if governor.hourly_limit else math.inf
     budget = governor.budget_per_hour
     return Capacity(
         quota=quota,
         hour=governor.hour_seconds,
-        rate=governor.burst_rate,
+        rate=governor.burst_rate / sharing,
+        burst_shared_by=sharing,
         remaining=governor.remaining,
         reset_in=governor.reset_in,
         budget_rate=budget / governor.hour_seconds if budget else None,

@@ -22,10 +22,12 @@ def requests_for(records: int, per_page: int) -> int:
 
 
 def describe_pool(pool: Sequence[Capacity]) -> str:
-    """"3 credentials, 10,800 requests/hour": what the pool can sustain."""
+    """"3 credentials, 10,800 requests/hour": what the pool can sustain (", one burst window" when
+    they share one)."""
     per_hour = sum(c.per_hour for c in pool)
     rate = "no rate limit" if math.isinf(per_hour) else f"{per_hour:,.0f} requests/hour"
-    return f"{len(pool)} credential{'s' if len(pool) != 1 else ''}, {rate}"
+    shared = ", one burst window" if any(c.burst_shared_by > 1 for c in pool) else ""
+    return f"{len(pool)} credential{'s' if len(pool) != 1 else ''}{shared}, {rate}"
 
 
 class TimeLeft:

@@ -13,6 +13,7 @@ from xurrent_async.client import USER_AGENT, ClientOptions, XurrentClient
 from xurrent_async.governor import RateGovernor
 from xurrent_async.pool import CredentialPool, Member
 from xurrent_async.settings import Credential, Settings
+from xurrent_async.state import BurstMemory
 from xurrent_async.tuning import DEFAULT_TUNING, Tuning
 
 
@@ -27,8 +28,9 @@ def token_provider(session: aiohttp.ClientSession, settings: Settings, credentia
 
 
 def credential_pool(session: aiohttp.ClientSession, settings: Settings,
-                    tuning: Tuning = DEFAULT_TUNING) -> CredentialPool:
-    """One member per configured credential: each its own tokens, governor and budget."""
+                    tuning: Tuning = DEFAULT_TUNING, burst_memory: BurstMemory | None = None) -> CredentialPool:
+    """One member per configured credential: each its own tokens, governor and budget.
+    `burst_memory`: an earlier sync's finding that they share one burst window."""
     members = []
     for credential in settings.credentials:
         governor = RateGovernor(
@@ -41,11 +43,12 @@ def credential_pool(session: aiohttp.ClientSession, settings: Settings,
         )
         auth = token_provider(session, settings, credential, tuning)
         members.append(Member(credential.label, credential.position, auth, governor))
-    return CredentialPool(members)
+    return CredentialPool(members, burst_memory=burst_memory)
 
 
 @contextlib.asynccontextmanager
-async def open_client(settings: Settings, tuning: Tuning | None = None) -> AsyncIterator[XurrentClient]:
+async def open_client(settings: Settings, tuning: Tuning | None = None,
+                      burst_memory: BurstMemory | None = None) -> AsyncIterator[XurrentClient]:
     tuning = tuning or DEFAULT_TUNING
     connector = aiohttp.TCPConnector(limit=settings.max_concurrency + 2, ttl_dns_cache=300)
     timeout = aiohttp.ClientTimeout(total=settings.request_timeout_seconds)
@@ -72,4 +75,4 @@ async def open_client(settings: Settings, tuning: Tuning | None = None) -> Async
             backoff_base_seconds=tuning.backoff_base_seconds,
             backoff_max_seconds=tuning.backoff_max_seconds,
         )
-        yield XurrentClient(session, credential_pool(session, settings, tuning), options)
+        yield XurrentClient(session, credential_pool(session, settings, tuning, burst_memory), options)

@@ -18,10 +18,12 @@ table's history begins, the lowest bound a full pass of it started from, set by 
 (`1970-01-01T00:00:00Z`: its oldest record); every later full pass starts there or earlier
 (pass_plan.py). `removals`: per removal feed, every entry created before that moment has been read
 and its delete sent. `refused_fields`: the declared fields the API refused in `fields=` (not asked
-for until the stream's next full pass). Times are whole seconds, written as UTC ISO strings so a
-person can read the state; internally they are epoch seconds (ints). A state without `full_read`
-or `removals` (older) reads the feeds from their beginning once; one without `history_from`
-re-reads from the oldest record; one without `refused_fields` asks for every field.
+for until the stream's next full pass). `burst` (absent unless found): an earlier sync found that
+the credentials share one burst window (counted per host, not per user), since when, and when it is
+next re-checked (see BurstMemory). Times are whole seconds, written as UTC ISO strings so a person
+can read the state; internally they are epoch seconds (ints). A state without `full_read` or
+`removals` (older) reads the feeds from their beginning once; one without `history_from` re-reads
+from the oldest record; one without `refused_fields` asks for every field.
 """
 
 from __future__ import annotations
@@ -168,10 +170,25 @@ def mismatch_message(saved: Source, configured: Source) -> str:
     )
 
 
+@dataclass(frozen=True)
+class BurstMemory:
+    """What an earlier sync found about the burst limit, so that the next starts paced by it: the
+    pool's credentials share one burst window (as if the limit were counted per host), found at
+    `since`, to be re-checked from `recheck` on (pool.py and burst_scope.py decide both). Only this
+    finding is kept: the default, a window per user, needs no memory."""
+
+    since: int
+    recheck: int
+
+    def to_json(self) -> dict[str, str]:
+        return {"counted": "per host", "since": to_iso(self.since), "recheck": to_iso(self.recheck)}
+
+
 @dataclass
 class SyncState:
     streams: dict[str, StreamState] = field(default_factory=dict)
     source: Source | None = None
+    burst: BurstMemory | None = None
 
     def stream(self, name: str) -> StreamState:
         return self.streams.setdefault(name, StreamState())
@@ -225,6 +242,8 @@ class SyncState:
         if self.source is not None:
             data["source"] = {"account_id": self.source.account_id, "host": self.source.host}
         data["streams"] = {n: s.to_json() for n, s in sorted(self.streams.items())}
+        if self.burst is not None:
+            data["burst"] = self.burst.to_json()
         return data
 
     # -- reading ---------------------------------------------------------------------------
@@ -257,6 +276,7 @@ class SyncState:
             log.warning("The saved state has format %r (this connector writes %s); starting a full sync.",
                         data.get("format"), FORMAT_VERSION)
             return state
+        state.burst = _read_burst(data.get("burst"))
         streams = data.get("streams") or {}
         for name in stream_names:
             raw = streams.get(name) if isinstance(streams, dict) else None
@@ -276,6 +296,18 @@ def _read_source(raw: Any) -> Source | None:
         return Source(raw["account_id"], raw["host"])
     log.warning("The saved state's source is unreadable (%r); adopting it for this configuration.", raw)
     return None
+
+
+def _read_burst(raw: Any) -> BurstMemory | None:
+    """The remembered burst finding; anything unreadable is forgotten (the pool finds it again)."""
+    if raw is None:
+        return None
+    try:
+        return BurstMemory(from_iso(raw["since"]), from_iso(raw["recheck"]))
+    except (TypeError, ValueError, KeyError, AttributeError):
+        log.warning("The saved state's burst finding is unreadable (%r); the pool starts with a burst window "
+                    "per credential.", raw)
+        return None
 
 
 def _read_stream(raw: dict[str, Any]) -> StreamState:

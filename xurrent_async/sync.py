@@ -213,6 +213,8 @@ class Consumer:
             self._checkpoint()
 
     def _checkpoint(self) -> None:
+        if self._live.pool is not None:  # what the pool found about the burst window, for the next syncs
+            self.state.burst = self._live.pool.burst_memory
         self._sink.checkpoint(self.state.to_json())
         self.report.checkpoints += 1
         self._pending_rows = 0
@@ -313,7 +315,7 @@ def run_sync(
                               resumed)
 
     async def produce(emit: Callable[[Event], Any]) -> None:
-        async with open_client(settings, tuning) as client:
+        async with open_client(settings, tuning, snapshot.burst) as client:
             extraction = Extraction(client, settings, snapshot, resources, emit, tuning, plan=plan)
             live.client_stats = client.stats
             live.progress = extraction.progress

@@ -13,7 +13,9 @@ their list in scenarios/__init__.py):
 * limits: requests made against what the burst limit and a scaled hourly quota allow, and no 429.
 * tokens-3: a full sync with three credentials of distinct users (each the real burst limit and a
   scaled hourly quota), beside the same sync with one: the speed-up, and the request rate against
-  three times what one credential may send, with no 429.
+  three times what one credential may send, with no 429. tokens-3-host: the same two syncs against a
+  burst limit counted per host (one window for every user's requests from this machine): three
+  credentials no slower than one, with few 429s while the pool finds the shared window.
 * latency-8, latency-32: requests/s with C in flight against C / latency, through the connector's
   client, next to a bare aiohttp loop doing the same walks (what this machine and simulator allow);
   latency-8-sync: the same figure for a whole run_sync, windowing included.

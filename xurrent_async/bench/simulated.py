@@ -38,9 +38,10 @@ def configuration(base_url: str, *, concurrency: int = CONCURRENCY, burst: int |
 
 def sim_config(records: int | Mapping[str, int], *, latency: float = 0.0, jitter: float = 0.0,
                burst: int | None = None, hourly: int | None = None, hour_seconds: float = 3600.0,
-               record_cap: int = 100_000, tokens: Sequence[str] = (TOKEN,)) -> SimConfig:
+               record_cap: int = 100_000, tokens: Sequence[str] = (TOKEN,), burst_scope: str = "user") -> SimConfig:
     """`latency` is the mean: the simulator adds uniform(0, jitter) to a base of latency - jitter/2.
-    Each token is a user of its own: its own limits."""
+    Each token is a user of its own: its own limits (its own burst window unless `burst_scope` says
+    otherwise)."""
     from xurrent_async.simulator import SimConfig
 
     return SimConfig(
@@ -48,7 +49,7 @@ def sim_config(records: int | Mapping[str, int], *, latency: float = 0.0, jitter
         tokens=tuple(tokens),
         latency=max(0.0, latency - jitter / 2), latency_jitter=jitter,
         burst_limit=burst, burst_seconds=BURST_SECONDS, hourly_limit=hourly, hour_seconds=hour_seconds,
-        record_cap=record_cap,
+        record_cap=record_cap, burst_scope=burst_scope,
     )
 
 

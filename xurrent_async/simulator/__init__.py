@@ -16,7 +16,8 @@ Choices where the real API is unconfirmed or unspecified:
 - a missing or unknown account header answers 404 {"message": "Unknown account: <x>"};
 - a forbidden collection answers 403 {"message": "You are not authorized to access <collection>"};
 - `page=` is ignored (cursor pagination only); X-RateLimit-* are omitted when the hourly limit is off;
-- the burst window counts a user's requests, like the quota (`burst_scope="token"`: each token's);
+- the burst window counts a user's requests, like the quota (`burst_scope="token"`: each token's;
+  `"host"`: every request from one client address, all users together);
 - renaming a referenced record (`sim.rename`) leaves the referencing records' updated_at as it was
   (`rename_touches_references=True`: it moves it);
 - timestamps are stored and compared in whole seconds (`timestamp_precision="fractional"`: stored

@@ -82,8 +82,9 @@ def build_parser() -> argparse.ArgumentParser:
                         "(an unlisted credential is a user of its own)")
     p.add_argument("--burst-limit", type=_limit, default=20, help="requests per burst window; 0: off")
     p.add_argument("--burst-seconds", type=float, default=2.0)
-    p.add_argument("--burst-scope", choices=("user", "token"), default="user",
-                   help="what one burst window counts: a user's requests, or each access token's")
+    p.add_argument("--burst-scope", choices=("user", "token", "host"), default="user",
+                   help="what one burst window counts: a user's requests, each access token's, or every "
+                        "request from one client address (all users together)")
     p.add_argument("--hourly-limit", type=_limit, default=3600, help="requests per hour window per user; 0: off")
     p.add_argument("--hour-seconds", type=float, default=3600.0, help="length of the 'hour' window")
     p.add_argument("--record-cap", type=int, default=100_000, help="records one query can page through")

@@ -103,7 +103,7 @@ async def collection_get(request: web.Request) -> web.Response:
     if access_token is None or not sim.tokens.valid(access_token, now, cfg.tokens):
         return json_response(401, {"message": "Unauthorized"})
 
-    caller, credential = sim.caller(access_token)
+    caller, credential = sim.caller(access_token, request.remote or "")
     sim.stats.count_caller(caller.user, credential)
     limits = sim.limits()
     retry_at = sim.limiter.check(caller, now, limits)

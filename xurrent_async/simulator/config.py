@@ -40,8 +40,9 @@ class SimConfig:
     # client ids it owns (every access token issued to a client is that client's user's). A
     # credential no user lists is a user of its own.
     users: dict[str, tuple[str, ...]] = field(default_factory=dict)
-    # What one burst window counts, which the docs leave open: "user" (like the hourly quota) or
-    # "token" (each access token its own window). The hourly quota is always the user's.
+    # What one burst window counts, which the docs leave open: "user" (like the hourly quota),
+    # "token" (each access token its own window) or "host" (every user's requests from one client
+    # address in one window). The hourly quota is always the user's.
     burst_scope: str = "user"
     token_ttl_seconds: float = 3600.0
     token_expires_in: float | None = None  # what POST /token reports as expires_in; None: the real ttl

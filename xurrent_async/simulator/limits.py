@@ -1,6 +1,6 @@
 """Rate limits, counted as the API counts them: an hourly fixed window per authenticated user, opened
-by the user's first request, and a sliding-window burst limit per user or per access token
-(`burst_scope`; the docs do not say). Rejected requests consume nothing; `check` only looks,
+by the user's first request, and a sliding-window burst limit per user, per access token or per
+client address (`burst_scope`; the docs do not say). Rejected requests consume nothing; `check` only looks,
 `consume` records a request that is answered with something other than 429."""
 
 from __future__ import annotations

@@ -60,12 +60,14 @@ class Simulator:
         c = self.config
         return Limits(c.hourly_limit, c.hour_seconds, c.burst_limit, c.burst_seconds)
 
-    def caller(self, access_token: str) -> tuple[Caller, str]:
+    def caller(self, access_token: str, address: str = HOST) -> tuple[Caller, str]:
         """Whom a valid access token's requests count against, and the credential that holds it
-        (the personal token itself, or the OAuth client an access token was issued to)."""
+        (the personal token itself, or the OAuth client an access token was issued to). `address`:
+        where the request came from, the key of the burst window under `burst_scope="host"`."""
         credential = self.tokens.client_of(access_token) or access_token
         user = self.config.user_of(credential)
-        burst_key = access_token if self.config.burst_scope == "token" else user
+        burst_key = {"token": f"token:{access_token}", "host": f"host:{address}"}.get(self.config.burst_scope,
+                                                                                     f"user:{user}")
         return Caller(user, burst_key), credential
 
     # -- helpers for tests (safe from any thread) ----------------------------------------------

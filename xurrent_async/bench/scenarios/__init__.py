@@ -9,7 +9,7 @@ from .limits import vs_limits
 from .memory import memory, memory_sdk
 from .original import vs_original
 from .sdk import vs_sdk
-from .tokens import vs_one_token
+from .tokens import vs_one_token, vs_one_token_per_host
 
 SCENARIOS: tuple[Scenario, ...] = (
     Scenario("original-burst", "original example's approach vs run_sync, real burst limit", vs_original,
@@ -18,6 +18,8 @@ SCENARIOS: tuple[Scenario, ...] = (
              {"limited": False}, quick_meets=False),
     Scenario("limits", "request rate vs the burst limit and a scaled hourly quota", vs_limits, quick_meets=False),
     Scenario("tokens-3", "a full sync with three users' credentials vs one", vs_one_token, quick_meets=False),
+    Scenario("tokens-3-host", "the same with the burst limit counted per host", vs_one_token_per_host,
+             quick_meets=False),
     Scenario("latency-8", "requests/s vs 8 / latency", vs_latency, {"concurrency": 8}),
     Scenario("latency-32", "requests/s vs 32 / latency", vs_latency, {"concurrency": 32}),
     Scenario("latency-8-sync", "requests/s of a whole run_sync vs 8 / latency", vs_latency,
