@@ -103,6 +103,7 @@ def _kill_chain(root, seed: int, kills_wanted: int) -> list[str]:
 def test_ten_sigkills_at_random_moments_then_reruns_end_equal_to_the_source(tmp_path):
     # Two independent chains of five, side by side: the runs spend most of their time starting
     # Python or waiting on the simulator's latency, so two at once fit on two cores.
+    scanned_before = (SESSION_SCAN.files, SESSION_SCAN.varchar_values)
     with concurrent.futures.ThreadPoolExecutor(2, thread_name_prefix="kill-chain") as pool:
         chains = [pool.submit(_kill_chain, tmp_path / f"chain-{seed}", seed, 5) for seed in (41, 42)]
         reports = [line for chain in chains for line in chain.result(timeout=600)]
@@ -110,6 +111,9 @@ def test_ten_sigkills_at_random_moments_then_reruns_end_equal_to_the_source(tmp_
     print(f"secret scan so far: {SESSION_SCAN.texts} texts, {SESSION_SCAN.files} files, "
           f"{SESSION_SCAN.varchar_values} VARCHAR values, {len(SESSION_SCAN.leaks)} leaks")
     assert sum("SIGKILL" in line for line in reports) == 10
+    # Every run was scanned for the token (assert_no_secrets), and the scans did read files and
+    # warehouse values: an empty scan would pass vacuously.
+    assert SESSION_SCAN.files > scanned_before[0] and SESSION_SCAN.varchar_values > scanned_before[1]
 
 
 def test_sigterm_mid_sync_then_a_rerun_ends_equal_to_the_source(tmp_path):
