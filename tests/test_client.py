@@ -16,7 +16,7 @@ import pytest
 
 from tests.conftest import FAST, unlimited
 from tests.conftest import settings_for as shared_settings_for
-from xurrent_async.auth import ClientCredentials
+from xurrent_async.auth import ClientCredentials, StaticToken
 from xurrent_async.client import ClientOptions, XurrentClient
 from xurrent_async.errors import ApiError, AuthenticationError, UnsafeRedirectError
 from xurrent_async.governor import RateGovernor
@@ -261,7 +261,7 @@ async def test_an_expiring_oauth_token_is_refreshed_before_expiry_once_for_50_co
             url = client.url("organizations")
             await asyncio.gather(*(client.get_page(url, {"per_page": "10"}) for _ in range(50)))
             assert sim.stats.token_requests == 1
-            now[0] = 600 - 30  # inside the refresh margin: the next requests must not use the old token
+            now[0] = 600 - 20  # in the last half of the refresh margin: no request may use the old token
             await asyncio.gather(*(client.get_page(url, {"per_page": "10"}) for _ in range(50)))
             assert sim.stats.token_requests == 2
             assert sim.stats.by_status.get(401) is None
@@ -333,8 +333,7 @@ async def test_the_token_endpoint_is_retried_when_it_fails_like_a_server():
     app = web.Application()
     app.router.add_post("/token", token)
     async with serving(app) as origin, aiohttp.ClientSession() as session:
-        auth = ClientCredentials(session, f"{origin}/token", "id", SECRET,
-                                 retry_attempts=3, backoff_base_seconds=0.01)
+        auth = ClientCredentials(session, f"{origin}/token", "id", SECRET, backoff_base_seconds=0.01)
         assert await auth.token() == "fresh"
         assert calls == 3
 
@@ -371,3 +370,46 @@ async def serving(app: aiohttp.web.Application) -> AsyncIterator[str]:
         yield f"http://127.0.0.1:{runner.addresses[0][1]}"
     finally:
         await runner.cleanup()
+
+
+async def test_while_one_clients_token_endpoint_is_down_the_other_credential_carries_the_requests():
+    # Client 1's token endpoint is down from the start; token 2 is a personal token. With two
+    # request slots, a slot held while waiting for client 1's token would halve the walk's speed or
+    # stall it: the walk must go on through token 2, and client 1 joins once the endpoint is back.
+    config = sim_config(records=2_000, token_outage=(20.0, 20.0))
+    async with running_simulator(config) as sim:
+        pages = [0]
+
+        def endpoint_back_after_ten_pages(collection: str, query: object) -> None:
+            pages[0] += 1
+            if pages[0] == 10:
+                sim.config.token_outage = None
+
+        sim.before_serving = endpoint_back_after_ten_pages
+        async with aiohttp.ClientSession(headers={"X-Xurrent-Account": "sim-account"}) as session:
+            auth = ClientCredentials(session, sim.token_url, "sim-client", SECRET, backoff_base_seconds=0.01,
+                                     backoff_max_seconds=0.05)
+            pool = CredentialPool([
+                Member("client 1", 1, auth, RateGovernor(burst_limit=None, hourly_limit=None)),
+                Member("token 2", 2, StaticToken(TOKEN), RateGovernor(burst_limit=None, hourly_limit=None))])
+            client = XurrentClient(session, pool, ClientOptions(base_url=sim.base_url, account_id="sim-account",
+                                                                max_concurrency=2))
+            try:
+                url = client.url("organizations")
+                pages_done = await asyncio.gather(*(client.get_page(url, {"per_page": "10"}) for _ in range(60)))
+            finally:
+                await pool.aclose()
+        by_credential = sim.stats.requests_by_credential
+        assert len(pages_done) == 60
+        assert by_credential[TOKEN] >= 10  # carried the requests while client 1 had no token
+        assert by_credential.get("sim-client", 0) >= 1  # and client 1 joined once its endpoint was back
+        assert sim.stats.by_status.get(503, 0) >= 1 and sim.stats.by_status.get(401) is None
+
+
+async def test_an_oauth_client_whose_fresh_token_is_refused_too_is_given_up_after_one_refresh():
+    # Every token dies at once on the server while announcing an hour: the client lacks access.
+    config = sim_config(records=100, token_ttl_seconds=0.0, token_expires_in=3600)
+    async with running_simulator(config) as sim, open_client(settings_for(sim, oauth=True), FAST) as client:
+        with pytest.raises(AuthenticationError, match="freshly issued OAuth token was refused too"):
+            await walk(client)
+        assert sim.stats.token_requests == 2 and sim.stats.by_status.get(401) == 2

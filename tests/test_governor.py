@@ -91,6 +91,35 @@ async def test_an_exhausted_quota_waits_for_the_reset_announced_by_the_server():
 
 
 @on_virtual_time
+async def test_an_absurd_reset_is_capped_like_an_absurd_retry_after():
+    t = loop_clock()
+    g = governor(t, hourly_limit=3600)
+    server_date = 1_800_000_000.0
+    ticket = await g.acquire()
+    g.observe({"X-RateLimit-Limit": "3600", "X-RateLimit-Remaining": "0",
+               "X-RateLimit-Reset": str(int(server_date + 10**9))}, server_date)
+    g.release(ticket)
+    before = t.now
+    await g.acquire()
+    assert t.now - before == pytest.approx(MAX_RETRY_AFTER_SECONDS + 1.0)
+
+
+@on_virtual_time
+async def test_a_request_the_server_did_not_count_gives_its_quota_unit_back():
+    t = loop_clock()
+    g = governor(t, hourly_limit=10, hour_seconds=60)
+    for _ in range(10):
+        g.release(await g.acquire())
+    g.not_counted()  # one of them was answered 429 or 401, or never reached the server
+    assert g.remaining == 1
+    await g.acquire()
+    assert t.now == 1000.0  # sent at once: no wait for the window's end
+    fresh = governor(t, hourly_limit=10, hour_seconds=60)
+    fresh.not_counted()
+    assert fresh.remaining == 10  # never beyond what the hour allows
+
+
+@on_virtual_time
 async def test_local_counting_stops_at_the_quota_even_before_any_header():
     t = loop_clock()
     g = governor(t, hourly_limit=10, hour_seconds=60)

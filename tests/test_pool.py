@@ -14,7 +14,8 @@ from tests.virtual_time import run
 from xurrent_async.auth import StaticToken
 from xurrent_async.errors import AuthenticationError
 from xurrent_async.governor import RateGovernor
-from xurrent_async.pool import SHARE_EVIDENCE, CredentialPool, Lease, Member, NoCredentialLeft
+from xurrent_async.pool import CredentialPool, Lease, Member, NoCredentialLeft
+from xurrent_async.shared_quota import SHARE_EVIDENCE
 
 SECRETS = ("xpat-one-5d1f9a", "xpat-two-83be20", "xpat-three-c47a11")
 
@@ -312,3 +313,93 @@ def test_a_wait_cancelled_at_any_moment_leaves_nothing_taken():
         return seen
 
     assert run(main) == [(8, 2)] * 4
+
+
+# -- other integrations, and verdicts withdrawn ----------------------------------------------------
+class BusyServer:
+    """X-RateLimit headers for credentials of distinct users, each user's quota also spent by another
+    integration: `per_second` of them on the loop's clock, or (`mirror`) exactly what our other
+    credential has sent, which makes two users look like one until it stops."""
+
+    def __init__(self, credentials: int, per_second: float = 0.0, mirror: bool = False):
+        self.sent = dict.fromkeys(range(1, credentials + 1), 0)
+        self.per_second = per_second
+        self.mirror = mirror
+        self.frozen: dict[int, int] = {}
+        self.start = asyncio.get_running_loop().time()
+
+    def stop_mirroring(self) -> None:
+        self.frozen = {p: self._mirrored(p) for p in self.sent}
+        self.mirror = False
+
+    def _mirrored(self, position: int) -> int:
+        return sum(n for p, n in self.sent.items() if p != position)
+
+    def answer(self, position: int) -> dict[str, str]:
+        self.sent[position] += 1
+        outside = int(self.per_second * (asyncio.get_running_loop().time() - self.start))
+        outside += self._mirrored(position) if self.mirror else self.frozen.get(position, 0)
+        used = self.sent[position] + outside
+        return {"X-RateLimit-Limit": "100000", "X-RateLimit-Remaining": str(100_000 - used),
+                "X-RateLimit-Reset": "1800000000"}
+
+
+async def busy_run(pool: CredentialPool, server: BusyServer, requests: int, concurrency: int = 8,
+                   then: object = None) -> dict[int, int]:
+    """`requests` through the pool, `concurrency` in flight, 0.1 s each; `then()` is called once, as
+    soon as the pool holds a credential in reserve."""
+    served = dict.fromkeys(server.sent, 0)
+    left = [requests]
+
+    async def worker() -> None:
+        while left[0] > 0:
+            left[0] -= 1
+            lease = await pool.acquire()
+            await asyncio.sleep(0.05)
+            headers = server.answer(lease.member.position)
+            await asyncio.sleep(0.05)
+            pool.observe(lease, 200, headers, None)
+            pool.release(lease)
+            served[lease.member.position] += 1
+            if callable(then) and len(pool.dispatchable()) < len(pool.members):
+                then()
+
+    await asyncio.gather(*(worker() for _ in range(concurrency)))
+    return served
+
+
+def test_distinct_users_whose_other_integrations_spend_on_their_quotas_each_carry_a_share(caplog):
+    caplog.set_level(logging.WARNING)
+
+    async def main() -> tuple[CredentialPool, dict[int, int]]:
+        pool = pool_of(3, hourly_limit=100_000)
+        return pool, await busy_run(pool, BusyServer(3, per_second=1.0), 1800)
+
+    pool, served = run(main)
+    assert "draw on one quota" not in caplog.text
+    assert len(pool.dispatchable()) == 3 and min(served.values()) >= 500
+
+
+def test_a_verdict_the_headers_stop_supporting_is_withdrawn_at_the_reserves_next_probe(caplog):
+    caplog.set_level(logging.WARNING)
+
+    async def main() -> tuple[CredentialPool, dict[int, int]]:
+        pool = pool_of(2, hourly_limit=100_000)
+        server = BusyServer(2, mirror=True)  # each quota moves by what the other credential sends
+        stopped: list[bool] = []
+
+        def stop() -> None:
+            if not stopped:
+                stopped.append(True)
+                server.stop_mirroring()
+
+        await busy_run(pool, server, 300, then=stop)
+        assert stopped, "the mirrored quotas never made the pool hold a credential in reserve"
+        return pool, await busy_run(pool, server, 1200)  # 60 s: several probes of the reserve
+
+    pool, after = run(main)
+    said = [r.getMessage() for r in caplog.records]
+    assert any(line.startswith("Token 1 and token 2 draw on one quota") for line in said)
+    assert any(line.startswith("Token 2 does not draw on token 1's quota after all") for line in said)
+    assert len(pool.dispatchable()) == 2
+    assert after[2] >= 400  # the reserve carries its share again

@@ -98,3 +98,18 @@ async def test_not_found_and_forbidden(bare_session) -> None:
         assert (await get(bare_session, f"{sim.origin}/elsewhere", headers))[0] == 404
         assert sim.stats.requests == 4
         assert sim.stats.requests_by_collection == {"projects": 1, "requests": 1, "products": 2}
+
+
+async def test_the_token_endpoint_can_be_down_18_seconds_of_every_20_on_the_simulators_clock(bare_session) -> None:
+    clock = FakeClock(2_000_000_000.0)  # a multiple of 20: a down period starts
+    async with running_simulator(SimConfig(records=5, token_outage=(18.0, 20.0)), clock=clock) as sim:
+        statuses = []
+        for _ in range(40):
+            async with bare_session.post(sim.token_url, data=CREDENTIALS) as r:
+                statuses.append(r.status)
+                if r.status == 503:
+                    assert (await r.json())["error"] == "temporarily_unavailable"
+            clock.advance(1.0)
+        assert statuses == ([503] * 18 + [200] * 2) * 2
+        headers = {**ACCOUNT, "Authorization": "Bearer sim-token"}
+        assert (await get(bare_session, f"{sim.base_url}/projects", headers))[0] == 200  # the API is up

@@ -127,6 +127,21 @@ async def test_a_burst_window_per_host_counts_every_users_requests_from_one_addr
         assert sim.stats.rate_limited_by_user == {"gamma": 2}
 
 
+async def test_another_integration_spends_each_users_quota_on_the_simulators_clock(bare_session) -> None:
+    clock = FakeClock(4_700_000.0)
+    config = SimConfig(records=10, tokens=("alpha", "beta"), burst_limit=None, hourly_limit=100, hour_seconds=60,
+                       other_integration_per_second=1.0)
+    async with running_simulator(config, clock=clock) as sim:
+        url = f"{sim.base_url}/products"
+        assert (await get(bare_session, url, "alpha"))[1]["X-RateLimit-Remaining"] == "99"  # opens alpha's window
+        clock.advance(10.5)
+        assert (await get(bare_session, url, "alpha"))[1]["X-RateLimit-Remaining"] == "88"  # 10 by the other
+        assert (await get(bare_session, url, "beta"))[1]["X-RateLimit-Remaining"] == "99"  # beta's opens now
+        clock.advance(50)  # alpha's window ends: a fresh one, the other integration's spending with it
+        assert (await get(bare_session, url, "alpha"))[1]["X-RateLimit-Remaining"] == "99"
+        assert sim.stats.requests_by_user == {"alpha": 3, "beta": 1}
+
+
 async def test_limits_switched_off(bare_session) -> None:
     config = SimConfig(records=10, burst_limit=None, hourly_limit=None)
     async with running_simulator(config) as sim:

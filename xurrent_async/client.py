@@ -12,6 +12,9 @@ Retry policy (the `backoff` library drives the attempts):
   an attempt.
 * 401: the credential's token provider refreshes once (OAuth); a personal token, or a second 401,
   retires the credential and the request goes to another; with none left, an AuthenticationError.
+* No token ready (an OAuth credential's first, or one that expired while its token endpoint
+  failed): the credential's turn is given back and its token fetched in the background, while the
+  other credentials carry the requests (auth.py keeps asking the endpoint for a while).
 * Other 4xx: an ApiError at once, with the API's message.
 """
 
@@ -37,7 +40,7 @@ from xurrent_async.errors import (
     UnsafeRedirectError,
 )
 from xurrent_async.governor import parse_http_date, retry_after_seconds
-from xurrent_async.pool import CredentialPool, Member
+from xurrent_async.pool import CredentialPool, Lease, Member
 
 # Hosts whose API may be followed through a Link (the product's own and its legacy names).
 XURRENT_DOMAINS = ("xurrent.com", "xurrent.qa", "xurrent-demo.com", "4me.com", "4me.qa", "4me-demo.com")
@@ -74,6 +77,20 @@ class ClientStats:
     throttled: int = 0    # 429s
     records: int = 0
     faults: dict[str, int] = field(default_factory=dict)
+
+
+@dataclass
+class _Answer:
+    """A response to one request, with the credential and token it was sent with."""
+
+    member: Member
+    token: str
+    generation: int  # the token provider's generation when the token was taken
+    status: int
+    headers: Mapping[str, str]
+    body: bytes
+    next_url: str | None
+    server_date: float | None
 
 
 class _Retryable(Exception):
@@ -161,66 +178,98 @@ class XurrentClient:
 
     # -- one attempt -----------------------------------------------------------------------
     async def _fetch_once(self, url: str, params: Mapping[str, str] | None, path: str, one: bool = False) -> Page:
-        refreshed: set[Member] = set()  # credentials whose token was refreshed for this request
+        """One attempt (the backoff decorator repeats it on _Retryable): a credential's turn and
+        token, the request, and what its answer means (`one`: a single record). A 401 or 429 asks
+        again within the attempt."""
+        # Credentials whose token was refused for this request, with their provider's generation
+        # then: a token of a later generation refused too means the client itself is refused.
+        refreshed: dict[Member, int] = {}
         throttled_since: float | None = None
         while True:
-            async with self._semaphore:
-                lease = await self._pool.acquire()  # raises once every credential was refused
-                member = lease.member
-                try:
-                    # The token is taken only now: the governor's wait may have outlived the old one.
-                    token = await member.auth.token()
-                except AuthenticationError as exc:  # an OAuth client refused by the token endpoint
-                    self._pool.unsent(lease)
-                    self._pool.retire(member, exc)
-                    continue
-                try:
-                    self.stats.requests += 1
-                    try:
-                        status, headers, body, next_url = await self._send(url, params, token)
-                    except asyncio.TimeoutError:
-                        self._count("timeout")
-                        raise _Retryable(
-                            None, path, f"no response within {self._options.timeout_seconds:g} s"
-                        ) from None
-                    except aiohttp.ClientError as exc:
-                        self._count("connection")
-                        raise _Retryable(None, path, f"connection failed ({type(exc).__name__})") from None
-                    server_date = self._date(headers.get("Date"))
-                    if server_date is not None:
-                        self.server_date = server_date
-                    self._pool.observe(lease, status, headers, server_date)
-                finally:
-                    self._pool.release(lease)
-
-            if status == 401:
-                if member.auth.can_refresh and member not in refreshed:
-                    refreshed.add(member)
-                    try:
-                        await member.auth.refresh(token)
-                    except AuthenticationError as exc:
-                        self._pool.retire(member, exc)
-                    continue
-                self._pool.retire(member, AuthenticationError(401, path, _api_message(body),
-                                                              hint=_auth_hint(member.auth, member.label)))
+            answer = await self._send_once(url, params, path)
+            if answer is None:  # the credential had no token ready: it has one now, or was given up
+                continue
+            if answer.status == 401:
+                self._unauthorized(answer, path, refreshed)
                 continue
             # A later expiry in the same call (e.g. after a long 429 wait) may refresh again.
-            refreshed.discard(member)
-            if status == 429:
-                self.stats.throttled += 1
-                now = time.monotonic()
-                throttled_since = throttled_since or now
-                if now - throttled_since > MAX_THROTTLED_SECONDS_PER_REQUEST:
-                    raise ApiError(429, path, "still rate limited after two hours of waiting")
-                member.governor.on_throttled(retry_after_seconds(headers.get("Retry-After"), server_date))
+            refreshed.pop(answer.member, None)
+            if answer.status == 429:
+                throttled_since = self._throttled(answer, path, throttled_since)
                 continue
-            if status >= 500:
-                self._count(f"http_{status}")
-                raise _Retryable(status, path, _api_message(body, fallback=f"server error {status}"))
-            if status >= 400:
-                raise ApiError(status, path, _api_message(body), hint=_hint(status))
-            member.governor.on_success()
-            return self._page(status, headers, body, path, server_date, next_url, one)
+            return self._outcome(answer, path, one)
+
+    async def _send_once(self, url: str, params: Mapping[str, str] | None, path: str) -> _Answer | None:
+        """A credential's turn and one request with its token. None when the credential had no
+        token ready: its turn is given back and its token fetched in the background, while the
+        request goes to whichever credential can send it (or waits for one, holding nothing)."""
+        async with self._semaphore:
+            lease = await self._pool.acquire()  # raises once every credential was given up
+            auth = lease.member.auth
+            token, generation = auth.usable(), auth.generation
+            if token is None:
+                self._pool.unsent(lease)
+                self._pool.fetch_token(lease.member)
+                return None
+            return await self._request(lease, token, generation, url, params, path)
+
+    async def _request(self, lease: Lease, token: str, generation: int, url: str,
+                       params: Mapping[str, str] | None, path: str) -> _Answer:
+        """Send the request; the pool learns from its answer (a failure to connect is one the
+        server did not count). Either way the credential's turn ends here."""
+        try:
+            self.stats.requests += 1
+            try:
+                status, headers, body, next_url = await self._send(url, params, token)
+            except asyncio.TimeoutError:
+                self._count("timeout")
+                raise _Retryable(None, path, f"no response within {self._options.timeout_seconds:g} s") from None
+            except aiohttp.ClientError as exc:
+                self._count("connection")
+                self._pool.not_counted(lease)
+                raise _Retryable(None, path, f"connection failed ({type(exc).__name__})") from None
+            server_date = self._date(headers.get("Date"))
+            if server_date is not None:
+                self.server_date = server_date
+            self._pool.observe(lease, status, headers, server_date)
+        finally:
+            self._pool.release(lease)
+        return _Answer(lease.member, token, generation, status, headers, body, next_url, server_date)
+
+    def _unauthorized(self, answer: _Answer, path: str, refreshed: dict[Member, int]) -> None:
+        """A 401: an OAuth credential gets a fresh token (in the background: the request goes on with
+        whichever credential can send it); a personal token, or a token issued after an earlier
+        refusal of this request refused too, retires the credential. (A token fetched before that
+        refusal, ahead of expiry, may have died with the refused one: it earns another refresh.)"""
+        member = answer.member
+        if member.auth.can_refresh and answer.generation <= refreshed.get(member, answer.generation):
+            refreshed[member] = member.auth.generation
+            self._pool.fetch_token(member, stale=answer.token)
+            return
+        self._pool.retire(member, AuthenticationError(401, path, _api_message(answer.body),
+                                                      hint=_auth_hint(member.auth, member.label)))
+
+    def _throttled(self, answer: _Answer, path: str, since: float | None) -> float:
+        """A 429: the credential pauses for Retry-After (the request goes to whichever credential
+        can send it next). Returns when this request's 429s began."""
+        self.stats.throttled += 1
+        now = time.monotonic()
+        since = since or now
+        if now - since > MAX_THROTTLED_SECONDS_PER_REQUEST:
+            raise ApiError(429, path, "still rate limited after two hours of waiting")
+        answer.member.governor.on_throttled(retry_after_seconds(answer.headers.get("Retry-After"), answer.server_date))
+        return since
+
+    def _outcome(self, answer: _Answer, path: str, one: bool) -> Page:
+        """Any other answer: a server error is retried, a client error is final, the rest is a page."""
+        status, body = answer.status, answer.body
+        if status >= 500:
+            self._count(f"http_{status}")
+            raise _Retryable(status, path, _api_message(body, fallback=f"server error {status}"))
+        if status >= 400:
+            raise ApiError(status, path, _api_message(body), hint=_hint(status))
+        answer.member.governor.on_success()
+        return self._page(status, answer.headers, body, path, answer.server_date, answer.next_url, one)
 
     async def _send(
         self, url: str, params: Mapping[str, str] | None, token: str

@@ -19,6 +19,7 @@ from datetime import datetime, timezone
 
 import aiohttp
 
+from xurrent_async.auth import TokenEndpointDown
 from xurrent_async.client import USER_AGENT
 from xurrent_async.errors import AuthenticationError
 from xurrent_async.governor import header_number
@@ -76,7 +77,8 @@ async def _check(session: aiohttp.ClientSession, settings: Settings,
     """One request with the credential; the check, and its bearer token if it is valid."""
     label = credential.label
     try:
-        token = await token_provider(session, settings, credential).token()
+        # One attempt at the token endpoint: a connection test says what it answered, it does not wait.
+        token = await token_provider(session, settings, credential, patience=0).token()
         params = {"per_page": "1", "fields": "id"}
         async with session.get(f"{settings.base_url}/organizations", params=params,
                                headers={"Authorization": f"Bearer {token}"}, allow_redirects=False) as response:
@@ -85,6 +87,9 @@ async def _check(session: aiohttp.ClientSession, settings: Settings,
             return check, token if check.valid else None
     except AuthenticationError as exc:
         return CredentialCheck(label, False, False, f"The OAuth client credentials were refused: {exc}"), None
+    except TokenEndpointDown as exc:
+        return CredentialCheck(label, False, False, f"The OAuth token endpoint did not issue a token: {exc}",
+                               common=True), None
     except asyncio.TimeoutError:
         return CredentialCheck(label, False, False, f"{settings.api_host} did not answer within "
                                f"{settings.request_timeout_seconds} s: check the region/environment (or base_url) "

@@ -34,6 +34,7 @@ class ApiError(XurrentError):
         self.status = status
         self.path = path
         self.api_message = message
+        self.hint = hint
         status_text = f"HTTP {status}" if status is not None else "no response"
         text = f"{status_text} from Xurrent for {path}: {message}"
         if hint:

@@ -264,6 +264,12 @@ class RateGovernor:
         if self._budget is not None:
             self._budget_credit += 1  # the limiter cannot take a unit back: the next turn uses it
 
+    def not_counted(self) -> None:
+        """A request the server did not count (answered 429 or 401, or no answer at all): its unit of
+        the hourly quota comes back (a later response's headers correct it if it did count)."""
+        if self._remaining is not None and self.hourly_limit:
+            self._remaining = min(self._remaining + 1, float(self.hourly_limit))
+
     def _blocked(self) -> bool:
         return self._paused_until > self._clock() or (self._remaining is not None and self._remaining < 1)
 
@@ -376,7 +382,9 @@ class RateGovernor:
         if reset is not None and new_window:
             self._reset_epoch = reset
             reference = server_date if server_date is not None else time.time()
-            self._reset_at = self._clock() + max(0.0, reset - reference) + SERVER_TIME_MARGIN_SECONDS
+            # Capped like a Retry-After: the hourly window is the longest real wait.
+            wait = min(MAX_RETRY_AFTER_SECONDS, max(0.0, reset - reference))
+            self._reset_at = self._clock() + wait + SERVER_TIME_MARGIN_SECONDS
 
     def on_success(self) -> None:
         self._consecutive_429 = 0

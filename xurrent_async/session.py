@@ -8,7 +8,7 @@ from collections.abc import AsyncIterator
 
 import aiohttp
 
-from xurrent_async.auth import ClientCredentials, StaticToken, TokenProvider
+from xurrent_async.auth import TOKEN_PATIENCE_SECONDS, ClientCredentials, StaticToken, TokenProvider
 from xurrent_async.client import USER_AGENT, ClientOptions, XurrentClient
 from xurrent_async.governor import RateGovernor
 from xurrent_async.pool import CredentialPool, Member
@@ -18,13 +18,15 @@ from xurrent_async.tuning import DEFAULT_TUNING, Tuning
 
 
 def token_provider(session: aiohttp.ClientSession, settings: Settings, credential: Credential,
-                   tuning: Tuning = DEFAULT_TUNING) -> TokenProvider:
-    """A credential's source of bearer tokens: its personal token, or its OAuth client's grants."""
+                   tuning: Tuning = DEFAULT_TUNING, patience: float = TOKEN_PATIENCE_SECONDS) -> TokenProvider:
+    """A credential's source of bearer tokens: its personal token, or its OAuth client's grants
+    (`patience`: how long its token endpoint may keep failing before the credential is given up)."""
     if credential.client_id is None:
         return StaticToken(credential.secret)
     assert settings.oauth_token_url
     return ClientCredentials(session, settings.oauth_token_url, credential.client_id, credential.secret,
-                             retry_attempts=settings.retry_attempts, backoff_base_seconds=tuning.backoff_base_seconds)
+                             patience=patience, backoff_base_seconds=tuning.backoff_base_seconds,
+                             backoff_max_seconds=tuning.backoff_max_seconds)
 
 
 def credential_pool(session: aiohttp.ClientSession, settings: Settings,
@@ -75,4 +77,8 @@ async def open_client(settings: Settings, tuning: Tuning | None = None,
             backoff_base_seconds=tuning.backoff_base_seconds,
             backoff_max_seconds=tuning.backoff_max_seconds,
         )
-        yield XurrentClient(session, credential_pool(session, settings, tuning, burst_memory), options)
+        pool = credential_pool(session, settings, tuning, burst_memory)
+        try:
+            yield XurrentClient(session, pool, options)
+        finally:
+            await pool.aclose()

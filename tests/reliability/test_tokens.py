@@ -22,7 +22,7 @@ from tests.reliability.helpers import (
     sink_differences,
     truths,
 )
-from xurrent_async.simulator import SimulatorThread, SystemClock
+from xurrent_async.simulator import FakeClock, SimulatorThread, SystemClock
 from xurrent_async.sync import run_sync
 
 pytestmark = pytest.mark.reliability
@@ -79,4 +79,29 @@ def test_tokens_expiring_every_two_seconds_never_fail_a_long_sync():
         assert stats.token_requests - flipped[0] <= unauthorized + 1, summary
         assert len(sim.issued_tokens()) == stats.token_requests
         assert sink_differences(truth, sink) == [], summary
+        assert_no_worker_left()
+
+
+def test_a_token_endpoint_down_18_seconds_of_every_20_is_waited_through_and_the_sync_ends_equal():
+    # The simulator's clock moves on one second with each POST /token, and on nothing else: the
+    # outage passes by token requests, whatever the machine's speed. It starts at a multiple of 20,
+    # so the very first token waits out a whole down period (18 answers of 503). Tokens announced for
+    # a second live five of the simulator's seconds: every refresh after that meets the outage too,
+    # and the server may refuse a token that its client still holds while it waits.
+    clock = FakeClock(2_000_000_000.0)
+    config = sim_config(records=600, token_ttl_seconds=5.0, token_expires_in=1, token_outage=(18.0, 20.0),
+                        latency=0.02, seed=24)
+    with SimulatorThread(config, clock=clock) as sim:
+        sim.on_token_request = lambda: clock.advance(1.0)
+        sink = RecordingSink()
+        settings = settings_for(sim, oauth=True, max_records_per_page="20", max_concurrency="2")
+        outcome = call_within(120, run_sync, settings, None, sink, tuning=FAST)
+        stats = sim.stats
+        summary = (f"OAuth sync of {outcome.seconds:.1f} s through a token endpoint down 18 s of every 20: "
+                   f"{stats.token_requests} token requests, {stats.by_status.get(503, 0)} answered 503, "
+                   f"{stats.by_status.get(401, 0)} API requests answered 401, {stats.requests} API requests")
+        print(summary)
+        assert outcome.error is None, f"{summary}: {outcome.error!r}"
+        assert sink_differences(truths(sim), sink) == [], summary
+        assert stats.by_status.get(503, 0) >= 18, summary  # the first token alone waited out a down period
         assert_no_worker_left()

@@ -16,6 +16,8 @@ their list in scenarios/__init__.py):
   three times what one credential may send, with no 429. tokens-3-host: the same two syncs against a
   burst limit counted per host (one window for every user's requests from this machine): three
   credentials no slower than one, with few 429s while the pool finds the shared window.
+  tokens-3-busy: the same two syncs while another integration of each user spends 1 request/s of
+  its quota: every credential carries a share, and three are at least 2.3× as fast as one.
 * latency-8, latency-32: requests/s with C in flight against C / latency, through the connector's
   client, next to a bare aiohttp loop doing the same walks (what this machine and simulator allow);
   latency-8-sync: the same figure for a whole run_sync, windowing included.

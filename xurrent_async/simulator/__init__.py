@@ -4,7 +4,8 @@ It plays the contract in xurrent-api.md over a seeded, generated data set of any
 closed-form functions of their position, rendered on demand: a million records cost no memory):
 bearer tokens and the OAuth client-credentials flow, cursor pagination with Link headers and the
 record cap, filters and sorting, rate limits per user (the tokens and clients of one user, `users`,
-share them), switchable faults, records that change while a sync runs, corrupt records on demand
+share them; `other_integration_per_second` plays another integration spending each user's quota),
+switchable faults, records that change while a sync runs, corrupt records on demand
 (`sim.corrupt(collection, id, patch)`), and holds that keep requests waiting from the n-th page
 served until a test releases them (`sim.hold_after(n)`). It binds 127.0.0.1 only, and imports
 nothing from the connector.

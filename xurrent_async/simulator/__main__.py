@@ -67,6 +67,17 @@ def _collection_field(text: str) -> tuple[str, str]:
     return collection, name
 
 
+def _outage(text: str) -> tuple[float, float]:
+    down, sep, every = text.partition("/")
+    try:
+        pair = (float(down), float(every))
+    except ValueError:
+        pair = (-1.0, 0.0)
+    if not sep or not 0 <= pair[0] <= pair[1] or pair[1] <= 0:
+        raise argparse.ArgumentTypeError("expected DOWN/EVERY in seconds, DOWN at most EVERY, e.g. 18/20")
+    return pair
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="python -m xurrent_async.simulator", description=__doc__,
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -85,6 +96,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--burst-scope", choices=("user", "token", "host"), default="user",
                    help="what one burst window counts: a user's requests, each access token's, or every "
                         "request from one client address (all users together)")
+    p.add_argument("--other-integration-rps", type=float, default=0.0, metavar="RATE",
+                   help="another integration of every user spends RATE requests/s of the user's hourly quota")
     p.add_argument("--hourly-limit", type=_limit, default=3600, help="requests per hour window per user; 0: off")
     p.add_argument("--hour-seconds", type=float, default=3600.0, help="length of the 'hour' window")
     p.add_argument("--record-cap", type=int, default=100_000, help="records one query can page through")
@@ -118,6 +131,8 @@ def build_parser() -> argparse.ArgumentParser:
     docs.add_argument("--feed-references", choices=("always", "single", "never"), default="always",
                       help="which feed entries carry the typed reference (\"project\": {...}): in lists and "
                            "GET /<feed>/<id>, only GET /<feed>/<id>, or neither")
+    p.add_argument("--token-outage", type=_outage, default=None, metavar="DOWN/EVERY",
+                   help="POST /token answers 503 for the first DOWN seconds of every EVERY seconds, e.g. 18/20")
     return p
 
 
@@ -127,6 +142,7 @@ def config_from(args: argparse.Namespace) -> SimConfig:
         tokens=tuple(args.token) or SimConfig().tokens,
         users=dict(args.user),
         burst_scope=args.burst_scope,
+        other_integration_per_second=args.other_integration_rps,
         seed=args.seed,
         latency=args.latency_ms / 1000,
         latency_jitter=args.jitter_ms / 1000,
@@ -148,6 +164,7 @@ def config_from(args: argparse.Namespace) -> SimConfig:
         fields_error_message=args.fields_error_message,
         feeds_missing=args.no_feeds,
         feed_references=args.feed_references,
+        token_outage=args.token_outage,
     )
 
 

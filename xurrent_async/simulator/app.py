@@ -1,5 +1,7 @@
 """HTTP handlers: POST /token, GET /v1/<collection> and GET /v1/<collection>/<id>.
 
+POST /token answers 503 while `token_outage` says the endpoint is down (on the simulator's clock).
+
 Order of checks on a collection request, as the client sees it:
 1. bad, missing or expired bearer token -> 401 {"message": "Unauthorized"}, no X-RateLimit-*;
 2. over the user's hourly or burst limit -> 429 {"message": "Too Many Requests"} + Retry-After (no
@@ -68,6 +70,12 @@ async def common(request: web.Request, handler: Handler) -> web.StreamResponse:
 async def token(request: web.Request) -> web.Response:
     sim = request.app[SIM]
     sim.stats.token_requests += 1
+    if sim.on_token_request is not None:  # a test's moment: "the clock moves on with each token request"
+        sim.on_token_request()
+    outage = sim.config.token_outage
+    if outage is not None and sim.clock.now() % outage[1] < outage[0]:
+        return json_response(503, {"error": "temporarily_unavailable",
+                                   "error_description": "The token endpoint is temporarily unavailable"})
     form = await request.post()
     client_id, client_secret = form.get("client_id"), form.get("client_secret")
     if client_id is None:

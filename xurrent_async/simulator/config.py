@@ -44,7 +44,13 @@ class SimConfig:
     # "token" (each access token its own window) or "host" (every user's requests from one client
     # address in one window). The hourly quota is always the user's.
     burst_scope: str = "user"
+    # Another integration of every user, spending this many requests a second of the user's hourly
+    # quota on the simulator's clock (its requests are not served, only counted).
+    other_integration_per_second: float = 0.0
     token_ttl_seconds: float = 3600.0
+    # (down, every): POST /token answers 503 for the first `down` seconds of every `every` seconds
+    # on the simulator's clock (an outage of the token endpoint while the API is healthy).
+    token_outage: tuple[float, float] | None = None
     token_expires_in: float | None = None  # what POST /token reports as expires_in; None: the real ttl
     per_page_default: int = 20
     per_page_max: int = 100

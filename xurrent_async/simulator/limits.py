@@ -1,7 +1,10 @@
 """Rate limits, counted as the API counts them: an hourly fixed window per authenticated user, opened
 by the user's first request, and a sliding-window burst limit per user, per access token or per
 client address (`burst_scope`; the docs do not say). Rejected requests consume nothing; `check` only looks,
-`consume` records a request that is answered with something other than 429."""
+`consume` records a request that is answered with something other than 429. `others_per_second`
+plays another integration of every user (a service desk runs several): it spends that many requests
+a second of the user's hourly quota, on the simulator's clock, from the window's opening (not in the
+burst windows: at about one a second it spreads far below them)."""
 
 from __future__ import annotations
 
@@ -14,6 +17,11 @@ from dataclasses import dataclass
 class _Window:
     start: float | None = None
     count: int = 0
+    others: float = 0.0  # what another integration of the user spent in it (whole requests count)
+    others_until: float = 0.0  # the moment `others` is accrued to
+
+    def used(self) -> int:
+        return self.count + int(self.others)
 
 
 @dataclass(frozen=True)
@@ -22,6 +30,7 @@ class Limits:
     hour_seconds: float
     burst_limit: int | None
     burst_seconds: float
+    others_per_second: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -40,7 +49,10 @@ class RateLimiter:
     def _window(self, user: str, now: float, limits: Limits) -> _Window:
         window = self._windows.setdefault(user, _Window())
         if window.start is None or now >= window.start + limits.hour_seconds:
-            window.start, window.count = now, 0
+            window.start, window.count, window.others, window.others_until = now, 0, 0.0, now
+        if now > window.others_until:
+            window.others += limits.others_per_second * (now - window.others_until)
+            window.others_until = now
         return window
 
     def _burst(self, key: str, now: float, limits: Limits) -> deque[float]:
@@ -55,7 +67,7 @@ class RateLimiter:
         window = self._window(caller.user, now, limits)
         burst = self._burst(caller.burst_key, now, limits)
         retry_at: float | None = None
-        if limits.hourly_limit is not None and window.count >= limits.hourly_limit:
+        if limits.hourly_limit is not None and window.used() >= limits.hourly_limit:
             assert window.start is not None
             retry_at = window.start + limits.hour_seconds
         if limits.burst_limit is not None and len(burst) >= limits.burst_limit:
@@ -80,7 +92,7 @@ class RateLimiter:
         assert window.start is not None
         return {
             "X-RateLimit-Limit": str(limits.hourly_limit),
-            "X-RateLimit-Remaining": str(max(0, limits.hourly_limit - window.count)),
+            "X-RateLimit-Remaining": str(max(0, limits.hourly_limit - window.used())),
             "X-RateLimit-Reset": str(math.ceil(window.start + limits.hour_seconds)),
         }
 

@@ -41,6 +41,9 @@ class Simulator:
         # Called (in the simulator's thread) with the collection and query of each authenticated
         # request about to be answered, after faults: tests change data at an exact moment with it.
         self.before_serving: Callable[[str, Mapping[str, str]], None] | None = None
+        # Called (in the simulator's thread) at each POST /token, before anything else: e.g. a test
+        # moves a FakeClock on, so that an outage of the token endpoint passes by requests, not time.
+        self.on_token_request: Callable[[], None] | None = None
 
     @property
     def origin(self) -> str:
@@ -58,7 +61,7 @@ class Simulator:
 
     def limits(self) -> Limits:
         c = self.config
-        return Limits(c.hourly_limit, c.hour_seconds, c.burst_limit, c.burst_seconds)
+        return Limits(c.hourly_limit, c.hour_seconds, c.burst_limit, c.burst_seconds, c.other_integration_per_second)
 
     def caller(self, access_token: str, address: str = HOST) -> tuple[Caller, str]:
         """Whom a valid access token's requests count against, and the credential that holds it

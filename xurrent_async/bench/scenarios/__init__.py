@@ -9,7 +9,7 @@ from .limits import vs_limits
 from .memory import memory, memory_sdk
 from .original import vs_original
 from .sdk import vs_sdk
-from .tokens import vs_one_token, vs_one_token_per_host
+from .tokens import vs_one_token, vs_one_token_busy, vs_one_token_per_host
 
 SCENARIOS: tuple[Scenario, ...] = (
     Scenario("original-burst", "original example's approach vs run_sync, real burst limit", vs_original,
@@ -19,6 +19,8 @@ SCENARIOS: tuple[Scenario, ...] = (
     Scenario("limits", "request rate vs the burst limit and a scaled hourly quota", vs_limits, quick_meets=False),
     Scenario("tokens-3", "a full sync with three users' credentials vs one", vs_one_token, quick_meets=False),
     Scenario("tokens-3-host", "the same with the burst limit counted per host", vs_one_token_per_host,
+             quick_meets=False),
+    Scenario("tokens-3-busy", "the same with another integration spending each user's quota", vs_one_token_busy,
              quick_meets=False),
     Scenario("latency-8", "requests/s vs 8 / latency", vs_latency, {"concurrency": 8}),
     Scenario("latency-32", "requests/s vs 32 / latency", vs_latency, {"concurrency": 32}),

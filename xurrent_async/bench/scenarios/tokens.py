@@ -1,6 +1,7 @@
 """tokens-3: a full sync with three credentials of distinct users beside the same sync with one;
 tokens-3-host: the same against a server that counts the burst limit per host (every user's
-requests from this machine in one window)."""
+requests from this machine in one window); tokens-3-busy: the same with another integration of
+each user spending its quota meanwhile."""
 
 from __future__ import annotations
 
@@ -15,6 +16,8 @@ from ..sizes import BURST_SECONDS, POOL_TOKENS, REAL_BURST
 TOKENS_LATENCY, TOKENS_JITTER = 0.020, 0.004
 # Per host, 429s the pool may draw (while it finds the shared window) against the requests it sends.
 HOST_429_SHARE = 0.05
+# Requests a second that another integration of each user spends on its quota (tokens-3-busy).
+OTHER_INTEGRATION_PER_SECOND = 1.0
 
 
 def _quota(bench: Bench) -> int:
@@ -22,14 +25,17 @@ def _quota(bench: Bench) -> int:
     return round(REAL_BURST / BURST_SECONDS * bench.sizes.tokens_hour_seconds)
 
 
-def _sync(bench: Bench, name: str, count: int, scope: str) -> tuple[dict[str, Any], int, int, dict[str, int]]:
-    """A full sync with `count` credentials: its result, requests served, 429s, requests by credential."""
+def _sync(bench: Bench, name: str, count: int, scope: str,
+          others: float = 0.0) -> tuple[dict[str, Any], int, int, dict[str, int]]:
+    """A full sync with `count` credentials: its result, requests served, 429s, requests by credential.
+    `others`: requests a second another integration of each user spends on its quota."""
     from xurrent_async.simulator import SimulatorThread
 
     window, quota = bench.sizes.tokens_hour_seconds, _quota(bench)
     records = per_collection(bench.sizes.tokens_records)
     config = sim_config(records, latency=TOKENS_LATENCY, jitter=TOKENS_JITTER, burst=REAL_BURST, hourly=quota,
                         hour_seconds=window, tokens=POOL_TOKENS, burst_scope=scope)
+    config.other_integration_per_second = others
     with SimulatorThread(config) as sim:
         settings = configuration(sim.base_url, burst=REAL_BURST, hourly=quota, tokens=POOL_TOKENS[:count])
         result = bench.worker("sync", configuration=settings,
@@ -89,3 +95,24 @@ def vs_one_token_per_host(bench: Bench) -> list[Row]:
                   f"({share:.1%} of the requests, target ≤ {HOST_429_SHARE:.0%}), all while finding the shared window")
     return [one_row, judged(speed, one["seconds"] / three["seconds"], Target(">=", 0.9),
                             also=share <= HOST_429_SHARE and one_throttled == 0)]
+
+
+def vs_one_token_busy(bench: Bench) -> list[Row]:
+    """The same two syncs while another integration of each user spends OTHER_INTEGRATION_PER_SECOND
+    of its quota: every user's quota then moves by more than our requests explain, which must not
+    make distinct users look like one (the pool would then send on one credential only)."""
+    others = OTHER_INTEGRATION_PER_SECOND
+    window, quota = bench.sizes.tokens_hour_seconds, _quota(bench)
+    one, one_requests, one_throttled, _ = _sync(bench, "tokens-3-busy", 1, "user", others)
+    three, requests, throttled, by_token = _sync(bench, "tokens-3-busy", 3, "user", others)
+    one_row = Row("tokens-3-busy", "one credential, its user busy elsewhere", one["rows"], one_requests,
+                  one["seconds"], extra={"throttled": one_throttled}, note=f"{one_throttled} × 429")
+    speed = Row("tokens-3-busy", "three credentials, 3 users, each busy elsewhere", three["rows"], requests,
+                three["seconds"], extra={"throttled": throttled, "requests_by_credential": sorted(by_token.values())})
+    shares = sorted(by_token.values())
+    every_share = len(shares) == 3 and shares[0] >= requests / 6
+    speed.note = (f"wall time one ÷ three credentials, another integration of each user spending {others:g} "
+                  f"request/s of its quota ({quota} per {window:g} s 'hour', {REAL_BURST} per {BURST_SECONDS:g} s); "
+                  f"requests by credential {', '.join(str(n) for n in shares)} (each at least a sixth: "
+                  f"{'yes' if every_share else 'no'}); {throttled} × 429")
+    return [one_row, judged(speed, one["seconds"] / three["seconds"], Target(">=", 2.3), also=every_share)]
