@@ -64,8 +64,9 @@ def settings_for(sim: Any, **kwargs: Any) -> Settings:
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """The SDK runner's tests first: under pytest-xdist the longest tests then start at once
-    instead of trailing behind the quick ones (the order of tests is otherwise kept)."""
+    """The SDK runner's tests first: pytest-xdist's `--dist load` hands the first tests out round
+    robin, so the longest start at once on every worker instead of trailing behind the quick ones
+    (`worksteal` would give them all to the first worker). The order is otherwise kept."""
     items.sort(key=lambda item: item.get_closest_marker("slow") is None)
 
 
