@@ -92,7 +92,7 @@ def vs_one_token_per_host(bench: Bench) -> list[Row]:
     speed.note = (f"wall time one ÷ three credentials, both under one window of {REAL_BURST} per {BURST_SECONDS:g} s "
                   f"for the host ({quota} per {window:g} s 'hour' each user, {TOKENS_LATENCY * 1000:.0f} ms); "
                   f"requests by credential {', '.join(str(n) for n in sorted(by_token.values()))}; {throttled} × 429 "
-                  f"({share:.1%} of the requests, target ≤ {HOST_429_SHARE:.0%}), all while finding the shared window")
+                  f"({share:.1%} of the requests, target ≤ {HOST_429_SHARE:.0%})")
     return [one_row, judged(speed, one["seconds"] / three["seconds"], Target(">=", 0.9),
                             also=share <= HOST_429_SHARE and one_throttled == 0)]
 
