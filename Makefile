@@ -8,7 +8,7 @@ CONNECTION ?= xurrent
 # Test workers: two per core, since most tests wait on the SDK runner's start-up or on simulated
 # latency rather than on CPU; `make test WORKERS=1` runs the suite serially, without pytest-xdist.
 WORKERS ?= $(shell $(PYTHON) -c 'import os; print(2 * len(os.sched_getaffinity(0)))')
-PARALLEL = $(if $(filter 1,$(WORKERS)),,-n $(WORKERS) --dist load)
+PARALLEL = $(if $(filter 1,$(WORKERS)),,-n $(WORKERS) --dist worksteal)
 
 .PHONY: venv demo test check test-under-load lint bench simulator package debug deploy clean
 

@@ -13,6 +13,7 @@ Plain helpers are importable (`from tests.conftest import HEADERS, unlimited, ..
 
 from __future__ import annotations
 
+import os
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from typing import Any, TypeVar
 
@@ -64,10 +65,16 @@ def settings_for(sim: Any, **kwargs: Any) -> Settings:
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """The SDK runner's tests first: pytest-xdist's `--dist load` hands the first tests out round
-    robin, so the longest start at once on every worker instead of trailing behind the quick ones
-    (`worksteal` would give them all to the first worker). The order is otherwise kept."""
-    items.sort(key=lambda item: item.get_closest_marker("slow") is None)
+    """Under pytest-xdist (`--dist worksteal`), each of the W workers starts on an equal contiguous
+    share of the tests and the others steal from its far end when they run out. Ordered so that
+    every share starts with its part of the SDK runner's tests (marked slow), those start at once on
+    every worker and none trails behind the quick ones. Serially, the order is kept."""
+    workers = int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1"))
+    if workers <= 1:
+        return
+    slow = [item for item in items if item.get_closest_marker("slow") is not None]
+    quick = [item for item in items if item.get_closest_marker("slow") is None]
+    items[:] = [item for k in range(workers) for item in (*slow[k::workers], *quick[k::workers])]
 
 
 @pytest.fixture(autouse=True)
