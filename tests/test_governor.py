@@ -75,15 +75,21 @@ def test_an_absurd_retry_after_is_capped():
     assert g.on_throttled(10**9) == MAX_RETRY_AFTER_SECONDS
 
 
-@on_virtual_time
-async def test_an_exhausted_quota_waits_for_the_reset_announced_by_the_server():
-    t = loop_clock()
+async def spent_quota(t, reset_after: int):
+    """A governor whose one request was answered: quota spent, reset `reset_after` s after its Date."""
     g = governor(t, hourly_limit=3600)
     server_date = 1_800_000_000.0
     ticket = await g.acquire()
     g.observe({"X-RateLimit-Limit": "3600", "X-RateLimit-Remaining": "0",
-               "X-RateLimit-Reset": str(int(server_date + 120))}, server_date)
+               "X-RateLimit-Reset": str(int(server_date + reset_after))}, server_date)
     g.release(ticket)
+    return g
+
+
+@on_virtual_time
+async def test_an_exhausted_quota_waits_for_the_reset_announced_by_the_server():
+    t = loop_clock()
+    g = await spent_quota(t, reset_after=120)
     before = t.now
     await g.acquire()
     assert t.now - before == pytest.approx(121.0)  # the reset, plus one second for whole-second headers
@@ -93,12 +99,7 @@ async def test_an_exhausted_quota_waits_for_the_reset_announced_by_the_server():
 @on_virtual_time
 async def test_an_absurd_reset_is_capped_like_an_absurd_retry_after():
     t = loop_clock()
-    g = governor(t, hourly_limit=3600)
-    server_date = 1_800_000_000.0
-    ticket = await g.acquire()
-    g.observe({"X-RateLimit-Limit": "3600", "X-RateLimit-Remaining": "0",
-               "X-RateLimit-Reset": str(int(server_date + 10**9))}, server_date)
-    g.release(ticket)
+    g = await spent_quota(t, reset_after=10**9)
     before = t.now
     await g.acquire()
     assert t.now - before == pytest.approx(MAX_RETRY_AFTER_SECONDS + 1.0)
