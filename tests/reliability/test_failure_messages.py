@@ -13,7 +13,7 @@ import pytest
 
 from tests.reliability.helpers import TOKEN, configuration, left_to_read, sim_config, updated_second
 from tests.reliability.sdk_checks import assert_no_secrets, assert_prompt_exit, claims_delivered, equal_to_source
-from tests.sdk_harness import Run, any_line, make_project, run_debug, saved_state, warehouse
+from tests.sdk_harness import Run, checkpoint_states, make_project, run_debug, saved_state, warehouse
 from xurrent_async.simulator import COLLECTIONS, SimulatorThread
 
 pytestmark = [pytest.mark.reliability, pytest.mark.slow]
@@ -77,9 +77,15 @@ def test_ctrl_c_saves_what_was_read_says_rerun_to_resume_and_the_rerun_ends_equa
         project = make_project(tmp_path, copy_package=True)
         config = configuration(sim, max_concurrency="1")
         # 20 pages, then the simulator holds the sync where it is: the interrupt cannot come late.
+        # The interrupt comes once a checkpoint has saved part of products (the empty streams'
+        # passes are checkpointed as they end, before any page of products may have arrived).
+        def products_saved(lines: list[str]) -> bool:
+            return any(((state.get("streams") or {}).get("products", {}).get("pass") or {}).get("done")
+                       for state in checkpoint_states(lines))
+
         with sim.hold_after(20, "products"):
-            run = run_debug(project, config, kill_when=any_line(lambda line: "checkpoint recorded" in line),
-                            kill_signal=signal.SIGINT, timeout=RUN_TIMEOUT)
+            run = run_debug(project, config, kill_when=products_saved, kill_signal=signal.SIGINT,
+                            timeout=RUN_TIMEOUT)
         assert run.killed
         assert_one_clean_message(run, project, "Interrupted (Ctrl-C)", "rerun to resume")
         assert_no_secrets(project, run, sim)
