@@ -5,6 +5,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 import pytest
+from fivetran_connector_sdk_core.renaming import Renaming
 
 from xurrent_async.errors import RecordError
 from xurrent_async.resources import BY_TABLE, OFFSETLESS, RESOURCES, Issue, RowMapper
@@ -43,6 +44,17 @@ def test_every_table_has_an_id_primary_key_and_only_snake_case_columns():
         assert schema["columns"]["updated_at"] == "UTC_DATETIME"
         assert schema["columns"]["custom_fields"] == "JSON"
         assert "synced_at" not in schema["columns"]
+
+
+def test_every_table_and_column_name_is_kept_as_it_is_by_the_sdks_fivetran_naming():
+    # So the warehouse is the same under either naming: a user's `fivetran debug` (FIVETRAN naming)
+    # and the end-to-end tests, which run with SOURCE naming to spare the runner renaming every cell.
+    fivetran_naming = Renaming(apply=True)
+    for resource in RESOURCES:
+        assert fivetran_naming.table(resource.table) == resource.table
+        for column in resource.schema()["columns"]:
+            assert fivetran_naming.column(column) == column, column
+    assert fivetran_naming.column("field1") != "field1"  # the naming does rename what it must
 
 
 def test_the_documented_types():

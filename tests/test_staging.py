@@ -54,7 +54,7 @@ def test_a_sync_run_from_the_stage_completes(tmp_path):
     target = tmp_path / "project"
     stage(target)
     with SimulatorThread(sim_config(records=500, seed=9)) as sim:
-        run = run_debug(target, configuration(sim), timeout=180)
+        run = run_debug(target, configuration(sim), timeout=180, naming="FIVETRAN")  # as a user runs it
         assert run.returncode == 0, run.output[-3000:]
         problems, compared = equal_to_source(sim, target)
     assert problems == [] and compared == 1_500
