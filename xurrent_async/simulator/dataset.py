@@ -4,12 +4,13 @@ them safe to read and change from another thread (SimulatorThread)."""
 from __future__ import annotations
 
 import functools
-import json
 import math
 import random
 import threading
 from bisect import bisect_left
 from collections.abc import Iterable
+
+import orjson
 
 from . import loose
 from .config import COLLECTIONS, SimConfig
@@ -122,7 +123,7 @@ class Dataset:
             records = {data.ids[pos]: self.render(collection, pos) for pos in range(data.n)
                        if not hidden or data.ids[pos] not in hidden}
         # A JSON round trip: the same values a GET returns, and no shared (mutable) references.
-        return {record_id: json.loads(json.dumps(record)) for record_id, record in records.items()}
+        return {record_id: orjson.loads(orjson.dumps(record)) for record_id, record in records.items()}
 
     def positions(self, collection: str, ids: Iterable[int]) -> list[int]:
         data = self.collections[collection]
@@ -161,7 +162,7 @@ class Dataset:
     def _rendered_all(self) -> dict[str, list[Record]]:
         """Every record as served now, copied: rendered records share the pools' dicts, which a
         rename changes in place."""
-        return {name: [json.loads(json.dumps(self.render(name, pos))) for pos in range(data.n)]
+        return {name: [orjson.loads(orjson.dumps(self.render(name, pos))) for pos in range(data.n)]
                 for name, data in self.collections.items()}
 
     def _rename(self, target: str, target_id: int, name: str, at: float) -> None:

@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
-import json
 import zlib
 
+import orjson
 from aiohttp import web
 
 JSON_TYPE = "application/json; charset=utf-8"
 
 
 def json_body(payload: object) -> bytes:
-    return json.dumps(payload, ensure_ascii=False, separators=(",", ":")).encode()
+    # orjson: compact UTF-8 as json.dumps(ensure_ascii=False) writes it, in a sixth of the time; a
+    # page's encoding was a sixth of the simulator's CPU, which the whole test suite pays.
+    return orjson.dumps(payload)
 
 
 def json_response(
