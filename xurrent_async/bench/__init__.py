@@ -28,7 +28,7 @@ their list in scenarios/__init__.py):
 
 The simulator runs in this process, in a daemon thread. The code under test runs in a fresh worker
 process (`--worker`), the same way for both sides of every comparison, and times itself: the
-simulator spends ~6 ms of CPU on a 100-record page, and sharing one GIL with it would make the bench
+simulator spends 3–4 ms of CPU on a 100-record page, and sharing one GIL with it would make the bench
 time the simulator instead of the connector. The simulator is single-threaded Python, but its
 latency runs from a request's arrival to its answer and hides its own work, as a real, parallel
 API's does: requests that arrive together are not answered one render apart. Rows marked
